@@ -18,6 +18,14 @@ extern crate std;
 // --- parsing & framing (owned by the parser work) ---
 pub mod body;
 pub mod parse;
+pub use body::{
+    ChunkedDecoder, ChunkedError, Decoded, Framing, RequestError, RequestInfo, inspect_request,
+    keep_alive,
+};
+pub use parse::{
+    Header, Method, ParseError, ParserConfig, Request, Status, Version, parse_request,
+};
+pub use status::StatusCode;
 
 // --- semantics & writing (owned by the semantics work) ---
 pub mod config;
