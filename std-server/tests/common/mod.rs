@@ -174,6 +174,7 @@ pub struct ServerBuilder {
     files: Vec<(String, Vec<u8>)>,
     dirs: Vec<String>,
     args: Vec<String>,
+    current_dir: Option<String>,
 }
 
 /// A `staticd` process serving a temporary site. Killed (if still running) and cleaned up on drop.
@@ -251,6 +252,12 @@ impl ServerBuilder {
         self
     }
 
+    /// Run the process in `<dir>/rel` (created) instead of `<dir>`.
+    pub fn current_dir(mut self, rel: &str) -> Self {
+        self.current_dir = Some(rel.to_string());
+        self
+    }
+
     /// Starts the server and waits for its ready line; panics with stderr if it does not come.
     pub fn start(self) -> Server {
         match self.try_start() {
@@ -296,9 +303,13 @@ impl ServerBuilder {
         if self.use_config_flag {
             command.arg("--config").arg(&config_path);
         }
+        let cwd = match &self.current_dir {
+            Some(rel) => dir.mkdir(rel),
+            None => dir.path().to_path_buf(),
+        };
         let mut child = command
             .args(&self.args)
-            .current_dir(dir.path())
+            .current_dir(cwd)
             .env("RUST_BACKTRACE", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -441,6 +452,7 @@ impl Server {
             files: Vec::new(),
             dirs: Vec::new(),
             args: Vec::new(),
+            current_dir: None,
         }
     }
 
