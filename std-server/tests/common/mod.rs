@@ -643,10 +643,9 @@ impl Response {
     }
 }
 
-/// Parses one response head (`head` ends with CRLF CRLF). Strict about the shape a server must send.
-pub fn parse_response_head(
-    head: &[u8],
-) -> Result<(String, u16, String, Vec<(String, String)>), String> {
+/// Parses one response head (`head` ends with CRLF CRLF) into a [`Response`] with an empty body.
+/// Strict about the shape a server must send.
+pub fn parse_response_head(head: &[u8]) -> Result<Response, String> {
     let text = std::str::from_utf8(head).map_err(|_| format!("head is not UTF-8: {head:?}"))?;
     let body = text
         .strip_suffix("\r\n\r\n")
@@ -680,7 +679,14 @@ pub fn parse_response_head(
             value.trim_matches([' ', '\t']).to_string(),
         ));
     }
-    Ok((version, status, reason, headers))
+    Ok(Response {
+        version,
+        status,
+        reason,
+        headers,
+        body: Vec::new(),
+        head: head.to_vec(),
+    })
 }
 
 /// How a wait for the server to close a connection ended.
@@ -757,15 +763,8 @@ impl Conn {
             }
         };
         let head: Vec<u8> = self.buf.drain(..head_len).collect();
-        let (version, status, reason, headers) = parse_response_head(&head)?;
-        let mut response = Response {
-            version,
-            status,
-            reason,
-            headers,
-            body: Vec::new(),
-            head,
-        };
+        let mut response = parse_response_head(&head)?;
+        let status = response.status;
         if head_only || status < 200 || status == 204 || status == 304 {
             return Ok(response);
         }
