@@ -37,3 +37,15 @@ pub mod precondition;
 pub mod range;
 pub mod status;
 pub mod write;
+pub use config::{
+    Config, ConfigError, FilesConfig, LogConfig, Rule, Seconds, ServerConfig, Symlinks,
+};
+#[cfg(feature = "serde")]
+pub use config::{from_postcard, to_postcard};
+pub use date::{HttpDate, clf_date, parse_http_date};
+pub use glob::glob_match;
+pub use mime::{extension, extension_allowed, mime_for_extension, mime_for_path};
+pub use path::{PathError, ResolvedPath, hidden_segment, resolve_target};
+pub use precondition::{Precondition, Validators, evaluate_preconditions};
+pub use range::{ByteRange, MAX_RANGES, Multipart, RangeOutcome, evaluate_range};
+pub use write::{ResponseHead, SliceWriter, write_header};
