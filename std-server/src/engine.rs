@@ -1,0 +1,728 @@
+//! Listeners, worker threads and their event loops, timers, graceful stop.
+//!
+//! Each worker owns a mio `Poll`, its own `SO_REUSEPORT` listener on the shared address (the kernel
+//! spreads new connections across them, no thundering herd) and every connection it accepted. An
+//! idle connection is only an entry in its worker's poller and slab, never a thread.
+
+use std::cell::RefCell;
+use std::io::{self, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+use staticd_core::date::{HttpDate, clf_date};
+use staticd_core::status::StatusCode;
+
+use crate::config::Settings;
+use crate::conn::{Conn, Next};
+use crate::files::{FileCache, SharedEtags};
+use crate::log::{self, AccessBatch, AccessLine, ErrorLog};
+use crate::respond::{self, Output};
+use crate::timers::DeadlineQueue;
+
+const LISTENER: Token = Token(0);
+const WAKER: Token = Token(1);
+const FIRST_CONN: usize = 2;
+/// Issue 3 asks for at least 1024; the kernel caps it at net.core.somaxconn.
+const LISTEN_BACKLOG: i32 = 4096;
+/// In-flight responses get this long to finish after SIGTERM/SIGINT.
+const GRACE_PERIOD: Duration = Duration::from_secs(10);
+/// accept() out of descriptors: pause accepting on this worker for this long.
+const ACCEPT_BACKOFF_MS: u64 = 100;
+/// A client that reads nothing of a response for this long is dropped.
+const SEND_TIMEOUT_MS: u64 = 60_000;
+/// A lingering close waits at most this long for the client's EOF.
+const LINGER_MS: u64 = 2_000;
+/// Read buffers kept for reuse per worker.
+const POOLED_BUFFERS: usize = 1024;
+
+/// The kinds of per-connection timers; each has one fixed duration, hence one FIFO queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKind {
+    /// header_timeout: from accept, or the end of the previous response, to a complete head.
+    Header,
+    /// keepalive_timeout: an idle connection between requests.
+    Idle,
+    /// No write progress while a response is pending.
+    Send,
+    /// The lingering close after an error.
+    Linger,
+}
+
+const TIMER_KINDS: [TimerKind; 4] = [
+    TimerKind::Header,
+    TimerKind::Idle,
+    TimerKind::Send,
+    TimerKind::Linger,
+];
+
+pub struct Timers {
+    header: DeadlineQueue,
+    idle: DeadlineQueue,
+    send: DeadlineQueue,
+    linger: DeadlineQueue,
+}
+
+impl Timers {
+    pub fn queue(&mut self, kind: TimerKind) -> &mut DeadlineQueue {
+        match kind {
+            TimerKind::Header => &mut self.header,
+            TimerKind::Idle => &mut self.idle,
+            TimerKind::Send => &mut self.send,
+            TimerKind::Linger => &mut self.linger,
+        }
+    }
+
+    fn next_deadline(&self) -> Option<u64> {
+        [&self.header, &self.idle, &self.send, &self.linger]
+            .iter()
+            .filter_map(|q| q.next_deadline())
+            .min()
+    }
+}
+
+/// Read buffers of `max_request_bytes`, lent to connections while they hold unprocessed bytes.
+pub struct BufPool {
+    size: usize,
+    free: Vec<Box<[u8]>>,
+}
+
+impl BufPool {
+    pub fn take(&mut self) -> Box<[u8]> {
+        self.free
+            .pop()
+            .unwrap_or_else(|| vec![0u8; self.size].into_boxed_slice())
+    }
+
+    pub fn put(&mut self, buf: Box<[u8]>) {
+        if self.free.len() < POOLED_BUFFERS && buf.len() == self.size {
+            self.free.push(buf);
+        }
+    }
+}
+
+/// A worker's state shared by all its connections.
+pub struct Ctx<'s> {
+    pub files: FileCache,
+    /// The Date value, rendered once per second.
+    pub date: HttpDate,
+    pub clf_date: [u8; 26],
+    date_secs: u64,
+    /// Milliseconds since the worker started (monotonic), updated once per loop iteration.
+    pub now_ms: u64,
+    pub log: AccessBatch,
+    pub bufs: BufPool,
+    pub path_buf: Box<[u8]>,
+    pub scratch: Vec<u8>,
+    pub stopping: bool,
+    pub timers: Timers,
+    pub max_request_bytes: usize,
+    pub keepalive_requests: u32,
+    pub server_name: &'s str,
+    pub deny_dotfiles: bool,
+    pub dotfile_exceptions: &'s [&'s str],
+    pub send_timeout_ms: u64,
+}
+
+impl Ctx<'_> {
+    fn tick(&mut self, started: Instant) {
+        self.now_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let secs = log::unix_now();
+        if secs != self.date_secs {
+            self.date_secs = secs;
+            self.date = HttpDate::from_unix(secs);
+            self.clf_date = clf_date(secs);
+        }
+    }
+}
+
+struct Shared {
+    stop: AtomicBool,
+    connections: AtomicUsize,
+    max_connections: usize,
+}
+
+thread_local! {
+    /// The message of the last panic on this thread, captured by the hook for the error log.
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    static IN_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Workers report panics once on the error log themselves; elsewhere the default report stays.
+fn install_panic_hook() {
+    let default = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        if IN_WORKER.with(std::cell::Cell::get) {
+            let msg = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".to_owned());
+            let place = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{msg}{place}")));
+        } else {
+            default(info);
+        }
+    }));
+}
+
+/// Binds, prints the ready line, serves until SIGTERM/SIGINT, then stops gracefully.
+pub fn run(settings: Settings) -> io::Result<()> {
+    let threads = settings.threads.max(1);
+    let (logger, errors, batches) = log::start(
+        &settings.config.log.access_log,
+        &settings.config.log.error_log,
+        threads,
+    )?;
+    let listeners = match bind_listeners(
+        &settings.config.server.host,
+        settings.config.server.port,
+        threads,
+    ) {
+        Ok(listeners) => listeners,
+        Err(e) => {
+            let msg = format!(
+                "cannot listen on {}:{}: {e}",
+                settings.config.server.host, settings.config.server.port
+            );
+            errors.error(&msg);
+            logger.shutdown();
+            return Err(io::Error::new(e.kind(), msg));
+        }
+    };
+    let addr = listeners[0].local_addr()?;
+    // Registered before the ready line, so a signal sent right after it is a graceful stop.
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ])?;
+    install_panic_hook();
+
+    let shared = Arc::new(Shared {
+        stop: AtomicBool::new(false),
+        connections: AtomicUsize::new(0),
+        max_connections: settings.config.server.max_connections as usize,
+    });
+    let settings = Arc::new(settings);
+    let etags = SharedEtags::default();
+    let mut wakers = Vec::with_capacity(threads);
+    let mut workers = Vec::with_capacity(threads);
+    let mut polls = Vec::with_capacity(threads);
+    for _ in 0..threads {
+        let poll = Poll::new()?;
+        wakers.push(Arc::new(Waker::new(poll.registry(), WAKER)?));
+        polls.push(poll);
+    }
+
+    {
+        let mut out = io::stdout().lock();
+        writeln!(out, "staticd listening on http://{addr}/")?;
+        out.flush()?;
+    }
+    errors.error(format_args!(
+        "listening on http://{addr}/ with {threads} worker thread(s), serving {}",
+        settings.root.display()
+    ));
+
+    for (index, ((listener, poll), batch)) in
+        listeners.into_iter().zip(polls).zip(batches).enumerate()
+    {
+        let settings = Arc::clone(&settings);
+        let shared = Arc::clone(&shared);
+        let errors = errors.clone();
+        let etags = Arc::clone(&etags);
+        let handle = std::thread::Builder::new()
+            .name(format!("staticd-worker-{index}"))
+            .spawn(move || {
+                IN_WORKER.with(|w| w.set(true));
+                let listener = TcpListener::from_std(listener);
+                worker(poll, listener, &settings, &shared, batch, &errors, etags);
+            })?;
+        workers.push(handle);
+    }
+
+    {
+        let shared = Arc::clone(&shared);
+        let wakers = wakers.clone();
+        let errors = errors.clone();
+        std::thread::Builder::new()
+            .name("staticd-signals".into())
+            .spawn(move || {
+                if let Some(signal) = signals.forever().next() {
+                    errors.error(format_args!(
+                        "signal {signal}: stopping (grace period {GRACE_PERIOD:?})"
+                    ));
+                    shared.stop.store(true, Ordering::SeqCst);
+                    for waker in &wakers {
+                        let _ = waker.wake();
+                    }
+                }
+            })?;
+    }
+
+    for handle in workers {
+        if handle.join().is_err() {
+            errors.error("a worker thread ended with a panic");
+        }
+    }
+    errors.error("stopped");
+    logger.shutdown();
+    Ok(())
+}
+
+/// One listener per worker on the same address: the first takes the configured port (0 = a free
+/// one), the others bind the port it got.
+fn bind_listeners(host: &str, port: u16, count: usize) -> io::Result<Vec<std::net::TcpListener>> {
+    let addr = (host, port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))?;
+    let first = listener_on(addr)?;
+    let bound = first.local_addr()?;
+    let mut listeners = vec![first];
+    for _ in 1..count {
+        listeners.push(listener_on(bound)?);
+    }
+    Ok(listeners)
+}
+
+fn listener_on(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, sockopt};
+    let family = if addr.is_ipv4() {
+        AddressFamily::INET
+    } else {
+        AddressFamily::INET6
+    };
+    let fd = rustix::net::socket_with(
+        family,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+        None,
+    )?;
+    sockopt::set_socket_reuseaddr(&fd, true)?;
+    sockopt::set_socket_reuseport(&fd, true)?;
+    if addr.is_ipv6() {
+        sockopt::set_ipv6_v6only(&fd, true)?;
+    }
+    rustix::net::bind(&fd, &addr)?;
+    rustix::net::listen(&fd, LISTEN_BACKLOG)?;
+    Ok(std::net::TcpListener::from(fd))
+}
+
+/// The connections of one worker, indexed by token - FIRST_CONN.
+struct Slab {
+    slots: Vec<Option<Conn>>,
+    free: Vec<usize>,
+    live: usize,
+}
+
+impl Slab {
+    fn get(&mut self, token: usize) -> Option<&mut Conn> {
+        self.slots.get_mut(token.checked_sub(FIRST_CONN)?)?.as_mut()
+    }
+
+    fn insert(&mut self, make: impl FnOnce(usize) -> Conn) -> usize {
+        let index = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        });
+        let token = index + FIRST_CONN;
+        self.slots[index] = Some(make(token));
+        self.live += 1;
+        token
+    }
+
+    fn remove(&mut self, token: usize) -> Option<Conn> {
+        let index = token.checked_sub(FIRST_CONN)?;
+        let conn = self.slots.get_mut(index)?.take()?;
+        self.free.push(index);
+        self.live -= 1;
+        Some(conn)
+    }
+}
+
+struct Worker<'s> {
+    poll: Poll,
+    listener: Option<TcpListener>,
+    conns: Slab,
+    ctx: Ctx<'s>,
+    shared: &'s Shared,
+    errors: &'s ErrorLog,
+    next_id: u64,
+    accept_paused_until: Option<u64>,
+    again: Vec<(usize, u64)>,
+    grace_deadline: Option<u64>,
+}
+
+fn worker(
+    poll: Poll,
+    mut listener: TcpListener,
+    settings: &Settings,
+    shared: &Shared,
+    log: AccessBatch,
+    errors: &ErrorLog,
+    etags: SharedEtags,
+) {
+    if let Err(e) = poll
+        .registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)
+    {
+        errors.error(format_args!("worker cannot register its listener: {e}"));
+        return;
+    }
+    let server = &settings.config.server;
+    let exceptions: Vec<&str> = settings
+        .config
+        .files
+        .dotfile_exceptions
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let max_request_bytes = server.max_request_bytes as usize;
+    let ms = |s: staticd_core::config::Seconds| u64::from(s.as_millis());
+    let ctx = Ctx {
+        files: FileCache::new(&settings.config, &settings.root, etags),
+        date: HttpDate::from_unix(0),
+        clf_date: clf_date(0),
+        date_secs: u64::MAX,
+        now_ms: 0,
+        log,
+        bufs: BufPool {
+            size: max_request_bytes,
+            free: Vec::new(),
+        },
+        path_buf: vec![0u8; max_request_bytes].into_boxed_slice(),
+        scratch: Vec::with_capacity(1024),
+        stopping: false,
+        timers: Timers {
+            header: DeadlineQueue::new(ms(server.header_timeout)),
+            idle: DeadlineQueue::new(ms(server.keepalive_timeout)),
+            send: DeadlineQueue::new(SEND_TIMEOUT_MS),
+            linger: DeadlineQueue::new(LINGER_MS),
+        },
+        max_request_bytes,
+        keepalive_requests: server.keepalive_requests,
+        server_name: &server.server_name,
+        deny_dotfiles: settings.config.files.deny_dotfiles,
+        dotfile_exceptions: &exceptions,
+        send_timeout_ms: SEND_TIMEOUT_MS,
+    };
+    let mut worker = Worker {
+        poll,
+        listener: Some(listener),
+        conns: Slab {
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+        },
+        ctx,
+        shared,
+        errors,
+        next_id: 0,
+        accept_paused_until: None,
+        again: Vec::new(),
+        grace_deadline: None,
+    };
+    worker.run();
+}
+
+impl Worker<'_> {
+    fn run(&mut self) {
+        let started = Instant::now();
+        let mut events = Events::with_capacity(1024);
+        self.ctx.tick(started);
+        loop {
+            let timeout = self.poll_timeout();
+            if let Err(e) = self.poll.poll(&mut events, timeout)
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                self.errors.error(format_args!("poll failed: {e}"));
+                break;
+            }
+            self.ctx.tick(started);
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept(),
+                    WAKER => {
+                        if self.shared.stop.load(Ordering::SeqCst) && !self.ctx.stopping {
+                            self.begin_stop();
+                        }
+                    }
+                    Token(token) => {
+                        if let Some(conn) = self.conns.get(token) {
+                            if event.is_readable() || event.is_read_closed() || event.is_error() {
+                                conn.readable = true;
+                            }
+                            if event.is_writable() || event.is_write_closed() || event.is_error() {
+                                conn.writable = true;
+                            }
+                            self.drive(token, None);
+                        }
+                    }
+                }
+            }
+            for (token, id) in std::mem::take(&mut self.again) {
+                self.drive(token, Some(id));
+            }
+            if self
+                .accept_paused_until
+                .is_some_and(|t| t <= self.ctx.now_ms)
+            {
+                self.accept_paused_until = None;
+                self.accept();
+            }
+            self.fire_timers();
+            self.ctx.log.send();
+            if self.ctx.stopping
+                && (self.conns.live == 0
+                    || self.grace_deadline.is_some_and(|t| t <= self.ctx.now_ms))
+            {
+                break;
+            }
+        }
+        if self.conns.live > 0 {
+            self.errors.error(format_args!(
+                "grace period over: closing {} connection(s) with responses in flight",
+                self.conns.live
+            ));
+        }
+        self.ctx.log.send();
+    }
+
+    fn poll_timeout(&self) -> Option<Duration> {
+        if !self.again.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        [
+            self.ctx.timers.next_deadline(),
+            self.accept_paused_until,
+            self.grace_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|deadline| Duration::from_millis(deadline.saturating_sub(self.ctx.now_ms)))
+    }
+
+    fn accept(&mut self) {
+        if self.accept_paused_until.is_some() {
+            return;
+        }
+        loop {
+            let Some(listener) = self.listener.as_ref() else {
+                return;
+            };
+            let (stream, peer) = match listener.accept() {
+                Ok(accepted) => accepted,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if is_out_of_resources(&e) => {
+                    // Retrying at once would spin: the listener stays readable. Back off and
+                    // retry from the timer (issue 5).
+                    self.errors.error(format_args!(
+                        "accept: {e}; pausing accepts for {ACCEPT_BACKOFF_MS} ms"
+                    ));
+                    self.accept_paused_until = Some(self.ctx.now_ms + ACCEPT_BACKOFF_MS);
+                    return;
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted
+                            | io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::ConnectionReset
+                    ) =>
+                {
+                    continue;
+                }
+                Err(e) => {
+                    self.errors.error(format_args!("accept: {e}"));
+                    return;
+                }
+            };
+            if self.shared.connections.fetch_add(1, Ordering::Relaxed)
+                >= self.shared.max_connections
+            {
+                self.shared.connections.fetch_sub(1, Ordering::Relaxed);
+                self.refuse(stream, peer);
+                continue;
+            }
+            self.admit(stream, peer);
+        }
+    }
+
+    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+        let _ = stream.set_nodelay(true);
+        let id = self.next_id;
+        self.next_id += 1;
+        let registry = self.poll.registry();
+        let token = self.conns.insert(|token| {
+            let _ = registry.register(
+                &mut stream,
+                Token(token),
+                Interest::READABLE | Interest::WRITABLE,
+            );
+            Conn::new(id, stream, peer)
+        });
+        let deadline = self
+            .ctx
+            .timers
+            .queue(TimerKind::Header)
+            .arm(self.ctx.now_ms, token, id);
+        if let Some(conn) = self.conns.get(token) {
+            conn.header_deadline = Some(deadline);
+        }
+    }
+
+    /// Over max_connections: a 503 and an immediate close, never a queue.
+    fn refuse(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+        let mut out = Output::default();
+        let reply = respond::error_page_with(
+            StatusCode::SERVICE_UNAVAILABLE,
+            b"Retry-After: 1\r\n",
+            false,
+            false,
+            &self.ctx.date,
+            self.ctx.server_name,
+            &mut out,
+        );
+        let _ = stream.write(&out.bytes);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let mut client = String::new();
+        use std::fmt::Write as _;
+        let _ = write!(client, "{}", peer.ip());
+        AccessLine {
+            client: client.as_bytes(),
+            clf_date: &self.ctx.clf_date,
+            request_line: None,
+            status: reply.status,
+            body_bytes: reply.body_bytes,
+            referer: None,
+            user_agent: None,
+        }
+        .write_to(&mut self.ctx.log.buf);
+    }
+
+    /// Advances one connection, with a panic confined to it.
+    fn drive(&mut self, token: usize, expect_id: Option<u64>) {
+        let Some(conn) = self.conns.get(token) else {
+            return;
+        };
+        if expect_id.is_some_and(|id| id != conn.id) {
+            return;
+        }
+        let ctx = &mut self.ctx;
+        let result = panic::catch_unwind(AssertUnwindSafe(|| conn.advance(token, ctx)));
+        self.settle(token, result);
+    }
+
+    fn settle(&mut self, token: usize, result: std::thread::Result<Next>) {
+        match result {
+            Ok(Next::Wait) => {}
+            Ok(Next::Again) => {
+                if let Some(conn) = self.conns.get(token) {
+                    self.again.push((token, conn.id));
+                }
+            }
+            Ok(Next::Close) => self.close(token),
+            Err(_) => {
+                let msg = LAST_PANIC
+                    .with(|p| p.borrow_mut().take())
+                    .unwrap_or_else(|| "panic".to_owned());
+                let client = self
+                    .conns
+                    .get(token)
+                    .map(|c| String::from_utf8_lossy(c.client()).into_owned())
+                    .unwrap_or_default();
+                self.errors.error(format_args!(
+                    "bug: panic while serving {client}: {msg}; connection closed"
+                ));
+                self.close(token);
+            }
+        }
+    }
+
+    fn close(&mut self, token: usize) {
+        if let Some(mut conn) = self.conns.remove(token) {
+            conn.release(&mut self.ctx);
+            self.shared.connections.fetch_sub(1, Ordering::Relaxed);
+            // Dropping the stream closes the socket, which also removes it from the poller.
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        for kind in TIMER_KINDS {
+            while let Some(expiry) = self.ctx.timers.queue(kind).pop_due(self.ctx.now_ms) {
+                let Some(conn) = self.conns.get(expiry.token) else {
+                    continue;
+                };
+                if conn.id != expiry.conn_id || deadline_of(conn, kind) != Some(expiry.deadline_ms)
+                {
+                    continue;
+                }
+                let ctx = &mut self.ctx;
+                let token = expiry.token;
+                let result =
+                    panic::catch_unwind(AssertUnwindSafe(|| conn.on_timer(kind, token, ctx)));
+                self.settle(token, result);
+            }
+            let queue_len = self.ctx.timers.queue(kind).len();
+            if queue_len > 2 * self.conns.live + 1024 {
+                let slots = &self.conns.slots;
+                self.ctx.timers.queue(kind).compact(|e| {
+                    e.token
+                        .checked_sub(FIRST_CONN)
+                        .and_then(|i| slots.get(i))
+                        .and_then(Option::as_ref)
+                        .is_some_and(|c| {
+                            c.id == e.conn_id && deadline_of(c, kind) == Some(e.deadline_ms)
+                        })
+                });
+            }
+        }
+    }
+
+    fn begin_stop(&mut self) {
+        self.ctx.stopping = true;
+        self.grace_deadline = Some(self.ctx.now_ms + GRACE_PERIOD.as_millis() as u64);
+        if let Some(mut listener) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        let tokens: Vec<usize> = (0..self.conns.slots.len())
+            .filter(|&i| self.conns.slots[i].is_some())
+            .map(|i| i + FIRST_CONN)
+            .collect();
+        for token in tokens {
+            let Some(conn) = self.conns.get(token) else {
+                continue;
+            };
+            let ctx = &mut self.ctx;
+            let result = panic::catch_unwind(AssertUnwindSafe(|| conn.on_stop(token, ctx)));
+            self.settle(token, result);
+        }
+    }
+}
+
+fn deadline_of(conn: &Conn, kind: TimerKind) -> Option<u64> {
+    match kind {
+        TimerKind::Header => conn.header_deadline,
+        TimerKind::Idle => conn.idle_deadline,
+        TimerKind::Send => conn.send_deadline,
+        TimerKind::Linger => conn.linger_deadline,
+    }
+}
+
+fn is_out_of_resources(e: &io::Error) -> bool {
+    use rustix::io::Errno;
+    matches!(
+        e.raw_os_error().map(Errno::from_raw_os_error),
+        Some(Errno::MFILE | Errno::NFILE | Errno::NOBUFS | Errno::NOMEM)
+    )
+}

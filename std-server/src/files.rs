@@ -1,0 +1,609 @@
+//! The seam to the disk: mapping a resolved request path to a file under root (symlink policy,
+//! index files, directory redirects), and a per-worker cache of file versions.
+//!
+//! A file version is identified by (size, mtime, inode, device). For each version the cache holds
+//! the open file, the strong ETag, the content type and the pre-rendered file-specific header lines,
+//! and for small files the body itself, so a cached hit costs no syscall and no allocation. Entries
+//! are revalidated with a fresh lookup (stat) at most once per [`REVALIDATE_MS`].
+//!
+//! The ETag is the xxh3-128 hash of the content, not of the metadata: the same bytes give the same
+//! ETag on every machine and after every copy or checkout, which is what replicas behind a load
+//! balancer and caches need (issue 4). It is computed once per version and shared between workers.
+
+use std::collections::HashMap;
+use std::fs::{File, Metadata};
+use std::io::{self, Read};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+use staticd_core::config::{Config, Symlinks};
+use staticd_core::date::HttpDate;
+use staticd_core::glob::glob_match;
+use staticd_core::mime::{extension, extension_allowed, mime_for_extension};
+use staticd_core::path::hidden_segment;
+
+/// Bodies up to this size are kept in memory and leave with the head in one write.
+pub const SMALL_BODY_BYTES: u64 = 64 * 1024;
+/// A cached lookup is trusted for this long before it is checked against the disk again.
+pub const REVALIDATE_MS: u64 = 1000;
+const MAX_ENTRIES: usize = 4096;
+const MAX_MEMORY_BYTES: u64 = 32 * 1024 * 1024;
+const HASH_CHUNK_BYTES: usize = 256 * 1024;
+
+/// What identifies one version of a file's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VersionKey {
+    pub size: u64,
+    pub mtime_secs: i64,
+    pub mtime_nanos: i64,
+    pub inode: u64,
+    pub device: u64,
+}
+
+impl VersionKey {
+    fn of(meta: &Metadata) -> Self {
+        Self {
+            size: meta.len(),
+            mtime_secs: meta.mtime(),
+            mtime_nanos: meta.mtime_nsec(),
+            inode: meta.ino(),
+            device: meta.dev(),
+        }
+    }
+}
+
+/// ETags computed by any worker, so a large file is hashed once per process, not once per worker.
+pub type SharedEtags = Arc<Mutex<HashMap<VersionKey, Box<str>>>>;
+
+/// The body of a file version.
+#[derive(Debug)]
+pub enum Body {
+    /// The whole content (at most [`SMALL_BODY_BYTES`]).
+    Memory(Box<[u8]>),
+    /// An open file, sent with sendfile.
+    Disk(Rc<File>),
+}
+
+/// One version of one file, with everything a response needs rendered once.
+#[derive(Debug)]
+pub struct FileVersion {
+    pub key: VersionKey,
+    /// The length promised in Content-Length (the bytes hashed for the ETag).
+    pub len: u64,
+    /// Quoted strong ETag, `"<32 hex digits>"`.
+    pub etag: Box<str>,
+    /// Last-Modified, Unix seconds.
+    pub last_modified: u64,
+    pub content_type: &'static str,
+    /// Header lines for a 200/206: Last-Modified, ETag, Accept-Ranges, Cache-Control, rule headers,
+    /// X-Content-Type-Options.
+    pub headers: Box<[u8]>,
+    /// Header lines for a 304 (RFC 9110 §15.4.5): ETag, Last-Modified, Cache-Control, rule headers.
+    pub not_modified_headers: Box<[u8]>,
+    pub body: Body,
+}
+
+/// The outcome of a lookup.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    File(Rc<FileVersion>),
+    /// A directory named without its trailing slash.
+    Redirect,
+    NotFound,
+    /// Exists but must not be served (extension, symlink policy, not a regular file, permissions).
+    Forbidden,
+}
+
+#[derive(Debug)]
+struct Entry {
+    found: Lookup,
+    checked_ms: u64,
+}
+
+struct RenderedRule {
+    pattern: String,
+    cache_control: Option<String>,
+    headers: Vec<u8>,
+}
+
+/// A worker's file cache.
+pub struct FileCache {
+    root: PathBuf,
+    symlinks: Symlinks,
+    deny_dotfiles: bool,
+    dotfile_exceptions: Vec<String>,
+    index_files: Vec<String>,
+    allowed_extensions: Vec<String>,
+    rules: Vec<RenderedRule>,
+    entries: HashMap<Box<str>, Entry>,
+    memory_bytes: u64,
+    key_buf: String,
+    etags: SharedEtags,
+}
+
+impl FileCache {
+    pub fn new(config: &Config, root: &Path, etags: SharedEtags) -> Self {
+        let rules = config
+            .rules
+            .iter()
+            .map(|rule| {
+                let mut headers = Vec::new();
+                for (name, value) in &rule.headers {
+                    push_header(&mut headers, name.as_str(), value.as_bytes());
+                }
+                RenderedRule {
+                    pattern: rule.pattern.as_str().to_owned(),
+                    cache_control: rule.cache_control.as_ref().map(|c| c.as_str().to_owned()),
+                    headers,
+                }
+            })
+            .collect();
+        Self {
+            root: root.to_path_buf(),
+            symlinks: config.files.follow_symlinks,
+            deny_dotfiles: config.files.deny_dotfiles,
+            dotfile_exceptions: config
+                .files
+                .dotfile_exceptions
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+            index_files: config
+                .files
+                .index_files
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+            allowed_extensions: config
+                .files
+                .allowed_extensions
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+            rules,
+            entries: HashMap::new(),
+            memory_bytes: 0,
+            key_buf: String::with_capacity(256),
+            etags,
+        }
+    }
+
+    /// Looks up `rel` (the core's resolved path: relative, normalized, no leading '/').
+    pub fn lookup(&mut self, rel: &str, trailing_slash: bool, now_ms: u64) -> Lookup {
+        self.key_buf.clear();
+        self.key_buf.push_str(rel);
+        if trailing_slash {
+            self.key_buf.push('/');
+        }
+        if let Some(entry) = self.entries.get(self.key_buf.as_str())
+            && now_ms.saturating_sub(entry.checked_ms) < REVALIDATE_MS
+        {
+            return entry.found.clone();
+        }
+        let found = self.resolve(rel, trailing_slash);
+        let found = match (found, self.entries.get(self.key_buf.as_str())) {
+            // Same version on disk: keep the hash, the open file and the rendered headers.
+            (
+                Resolved::File(opened),
+                Some(Entry {
+                    found: Lookup::File(old),
+                    ..
+                }),
+            ) if old.key == VersionKey::of(&opened.meta) => Lookup::File(Rc::clone(old)),
+            (Resolved::File(opened), _) => {
+                let Opened { file, meta, served } = *opened;
+                match self.new_version(file, &meta, &served) {
+                    Ok(version) => Lookup::File(Rc::new(version)),
+                    Err(_) => Lookup::Forbidden,
+                }
+            }
+            (Resolved::Redirect, _) => Lookup::Redirect,
+            (Resolved::NotFound, _) => Lookup::NotFound,
+            (Resolved::Forbidden, _) => Lookup::Forbidden,
+        };
+        if matches!(found, Lookup::NotFound) {
+            // Missing paths are not cached: a client could fill the cache with names that do not exist.
+            if let Some(old) = self.entries.remove(self.key_buf.as_str()) {
+                self.forget(&old);
+            }
+            return found;
+        }
+        if self.entries.len() >= MAX_ENTRIES || self.memory_bytes > MAX_MEMORY_BYTES {
+            self.entries.clear();
+            self.memory_bytes = 0;
+        }
+        let entry = Entry {
+            found: found.clone(),
+            checked_ms: now_ms,
+        };
+        if let Lookup::File(version) = &entry.found
+            && let Body::Memory(bytes) = &version.body
+        {
+            self.memory_bytes = self.memory_bytes.saturating_add(bytes.len() as u64);
+        }
+        if let Some(old) = self.entries.insert(self.key_buf.as_str().into(), entry) {
+            self.forget(&old);
+        }
+        found
+    }
+
+    fn forget(&mut self, old: &Entry) {
+        if let Lookup::File(version) = &old.found
+            && let Body::Memory(bytes) = &version.body
+        {
+            self.memory_bytes = self.memory_bytes.saturating_sub(bytes.len() as u64);
+        }
+    }
+
+    /// Maps the request path to what is on disk, applying the symlink and dotfile policies.
+    fn resolve(&self, rel: &str, trailing_slash: bool) -> Resolved {
+        let full = if rel.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(rel)
+        };
+        let meta = match self.checked_metadata(&full) {
+            Ok(meta) => meta,
+            Err(found) => return found,
+        };
+        if meta.is_dir() {
+            if !trailing_slash {
+                return Resolved::Redirect;
+            }
+            for index in &self.index_files {
+                let candidate = full.join(index);
+                let served = if rel.is_empty() {
+                    index.clone()
+                } else {
+                    format!("{rel}/{index}")
+                };
+                match self.checked_metadata(&candidate) {
+                    Ok(meta) if meta.is_file() => return self.open_file(&candidate, &served),
+                    Ok(_) | Err(Resolved::NotFound) => continue,
+                    Err(other) => return other,
+                }
+            }
+            return Resolved::NotFound;
+        }
+        if !meta.is_file() {
+            return Resolved::Forbidden;
+        }
+        if trailing_slash {
+            return Resolved::NotFound;
+        }
+        self.open_file(&full, rel)
+    }
+
+    /// Metadata of `path` after the symlink policy allowed it.
+    fn checked_metadata(&self, path: &Path) -> Result<Box<Metadata>, Resolved> {
+        match self.symlinks {
+            Symlinks::Always => {}
+            Symlinks::Never => {
+                // Every component below root must be a real file or directory.
+                let rel = path
+                    .strip_prefix(&self.root)
+                    .map_err(|_| Resolved::Forbidden)?;
+                let mut at = self.root.clone();
+                for part in rel.components() {
+                    at.push(part);
+                    match std::fs::symlink_metadata(&at) {
+                        Ok(meta) if meta.file_type().is_symlink() => {
+                            return Err(Resolved::Forbidden);
+                        }
+                        Ok(_) => {}
+                        Err(e) => return Err(io_to_resolved(&e)),
+                    }
+                }
+            }
+            Symlinks::InsideRoot => {
+                let canonical = std::fs::canonicalize(path).map_err(|e| io_to_resolved(&e))?;
+                let Ok(inside) = canonical.strip_prefix(&self.root) else {
+                    return Err(Resolved::Forbidden);
+                };
+                // A link inside root must not lead to a dotfile the request could not name.
+                if self.deny_dotfiles {
+                    let inside = inside.to_string_lossy();
+                    let allowed: Vec<&str> =
+                        self.dotfile_exceptions.iter().map(String::as_str).collect();
+                    if hidden_segment(&inside, &allowed) {
+                        return Err(Resolved::Forbidden);
+                    }
+                }
+            }
+        }
+        std::fs::metadata(path)
+            .map(Box::new)
+            .map_err(|e| io_to_resolved(&e))
+    }
+
+    fn open_file(&self, path: &Path, served: &str) -> Resolved {
+        let allowed = extension_allowed(served, self.allowed_extensions.iter().map(String::as_str));
+        if !allowed {
+            return Resolved::Forbidden;
+        }
+        let mut flags =
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC | rustix::fs::OFlags::NONBLOCK;
+        if self.symlinks == Symlinks::Never {
+            flags |= rustix::fs::OFlags::NOFOLLOW;
+        }
+        let file = match rustix::fs::open(path, flags, rustix::fs::Mode::empty()) {
+            Ok(fd) => File::from(fd),
+            Err(e) => return io_to_resolved(&io::Error::from(e)),
+        };
+        // The open file is what gets served: check its own metadata, not the path's.
+        match file.metadata() {
+            Ok(meta) if meta.is_file() => Resolved::File(Box::new(Opened {
+                file,
+                meta,
+                served: served.to_owned(),
+            })),
+            Ok(_) => Resolved::Forbidden,
+            Err(e) => io_to_resolved(&e),
+        }
+    }
+
+    fn new_version(&self, file: File, meta: &Metadata, served: &str) -> io::Result<FileVersion> {
+        let key = VersionKey::of(meta);
+        let (body, etag, len) = if key.size <= SMALL_BODY_BYTES {
+            let mut bytes = Vec::with_capacity(key.size as usize);
+            (&file).take(key.size).read_to_end(&mut bytes)?;
+            let etag = etag_of(xxhash_rust::xxh3::xxh3_128(&bytes));
+            let len = bytes.len() as u64;
+            (Body::Memory(bytes.into_boxed_slice()), etag, len)
+        } else {
+            let known = self.etags.lock().ok().and_then(|m| m.get(&key).cloned());
+            let etag = match known {
+                Some(etag) => etag,
+                None => {
+                    let etag = etag_of(hash_file(&file, key.size)?);
+                    if let Ok(mut map) = self.etags.lock() {
+                        if map.len() >= MAX_ENTRIES {
+                            map.clear();
+                        }
+                        map.insert(key, etag.clone());
+                    }
+                    etag
+                }
+            };
+            (Body::Disk(Rc::new(file)), etag, key.size)
+        };
+        let last_modified = u64::try_from(key.mtime_secs).unwrap_or(0);
+        let content_type = extension(served)
+            .and_then(mime_for_extension)
+            .unwrap_or("application/octet-stream");
+        let lm = HttpDate::from_unix(last_modified);
+        let mut cache_control: Option<&str> = None;
+        let mut rule_headers = Vec::new();
+        for rule in &self.rules {
+            if glob_match(&rule.pattern, served) {
+                if cache_control.is_none() {
+                    cache_control = rule.cache_control.as_deref();
+                }
+                rule_headers.extend_from_slice(&rule.headers);
+            }
+        }
+        let mut validators = Vec::with_capacity(160);
+        push_header(&mut validators, "ETag", etag.as_bytes());
+        push_header(&mut validators, "Last-Modified", lm.as_bytes());
+        if let Some(cc) = cache_control {
+            push_header(&mut validators, "Cache-Control", cc.as_bytes());
+        }
+        validators.extend_from_slice(&rule_headers);
+        let mut headers = validators.clone();
+        push_header(&mut headers, "Accept-Ranges", b"bytes");
+        push_header(&mut headers, "X-Content-Type-Options", b"nosniff");
+        Ok(FileVersion {
+            key,
+            len,
+            etag,
+            last_modified,
+            content_type,
+            headers: headers.into_boxed_slice(),
+            not_modified_headers: validators.into_boxed_slice(),
+            body,
+        })
+    }
+}
+
+/// A regular file opened for serving, with its own metadata.
+struct Opened {
+    file: File,
+    meta: Metadata,
+    served: String,
+}
+
+enum Resolved {
+    File(Box<Opened>),
+    Redirect,
+    NotFound,
+    Forbidden,
+}
+
+fn io_to_resolved(e: &io::Error) -> Resolved {
+    match e.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::InvalidFilename => {
+            Resolved::NotFound
+        }
+        _ if e.raw_os_error() == Some(rustix::io::Errno::NAMETOOLONG.raw_os_error())
+            || e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) =>
+        {
+            Resolved::NotFound
+        }
+        _ => Resolved::Forbidden,
+    }
+}
+
+/// xxh3-128 of the first `len` bytes of a file, read in chunks with pread.
+fn hash_file(file: &File, len: u64) -> io::Result<u128> {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut chunk = vec![0u8; HASH_CHUNK_BYTES];
+    let mut offset = 0u64;
+    while offset < len {
+        let want = usize::try_from(len - offset)
+            .unwrap_or(usize::MAX)
+            .min(chunk.len());
+        let n = file.read_at(&mut chunk[..want], offset)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "file shrank while hashing",
+            ));
+        }
+        hasher.update(&chunk[..n]);
+        offset += n as u64;
+    }
+    Ok(hasher.digest128())
+}
+
+/// `"` + 32 lowercase hex digits + `"`.
+fn etag_of(hash: u128) -> Box<str> {
+    format!("\"{hash:032x}\"").into_boxed_str()
+}
+
+/// Appends one `Name: value\r\n` line. Names and values come from the settings (validated by the
+/// core's `Config::validate`) or from values rendered here, never from a client.
+pub fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("staticd-files-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("docs")).unwrap();
+        std::fs::write(dir.join("index.html"), b"<h1>hi</h1>").unwrap();
+        std::fs::write(dir.join("docs/index.html"), b"docs").unwrap();
+        std::fs::write(dir.join("app.js"), b"let x = 1;").unwrap();
+        std::fs::write(dir.join("secret.php"), b"<?php").unwrap();
+        std::fs::write(dir.join("README"), b"no extension").unwrap();
+        std::fs::canonicalize(&dir).unwrap()
+    }
+
+    fn cache(root: &Path, config: &Config) -> FileCache {
+        FileCache::new(config, root, SharedEtags::default())
+    }
+
+    #[test]
+    fn files_directories_and_refusals() {
+        let root = site("basic");
+        let mut files = cache(&root, &Config::default());
+        let Lookup::File(v) = files.lookup("index.html", false, 0) else {
+            panic!()
+        };
+        assert_eq!(v.len, 11);
+        assert_eq!(v.content_type, "text/html; charset=utf-8");
+        assert_eq!(v.etag.len(), 34);
+        assert!(matches!(&v.body, Body::Memory(b) if &b[..] == b"<h1>hi</h1>"));
+        let head = std::str::from_utf8(&v.headers).unwrap();
+        assert!(head.contains("Accept-Ranges: bytes\r\n"), "{head}");
+        assert!(head.contains(&format!("ETag: {}\r\n", v.etag)), "{head}");
+
+        assert!(matches!(files.lookup("", true, 0), Lookup::File(v) if v.len == 11));
+        assert!(matches!(files.lookup("docs", false, 0), Lookup::Redirect));
+        assert!(matches!(files.lookup("docs", true, 0), Lookup::File(v) if v.len == 4));
+        assert!(matches!(
+            files.lookup("missing.html", false, 0),
+            Lookup::NotFound
+        ));
+        assert!(matches!(
+            files.lookup("secret.php", false, 0),
+            Lookup::Forbidden
+        ));
+        assert!(matches!(
+            files.lookup("README", false, 0),
+            Lookup::Forbidden
+        ));
+        assert!(matches!(
+            files.lookup("index.html", true, 0),
+            Lookup::NotFound
+        ));
+    }
+
+    #[test]
+    fn same_content_same_etag_and_revalidation() {
+        let root = site("etag");
+        std::fs::write(root.join("copy.html"), b"<h1>hi</h1>").unwrap();
+        let mut files = cache(&root, &Config::default());
+        let Lookup::File(a) = files.lookup("index.html", false, 0) else {
+            panic!()
+        };
+        let Lookup::File(b) = files.lookup("copy.html", false, 0) else {
+            panic!()
+        };
+        assert_eq!(a.etag, b.etag);
+
+        std::fs::write(root.join("copy.html"), b"<h1>changed</h1>").unwrap();
+        // Within the revalidation interval the cached version is served.
+        let Lookup::File(c) = files.lookup("copy.html", false, 500) else {
+            panic!()
+        };
+        assert!(Rc::ptr_eq(&b, &c));
+        let Lookup::File(d) = files.lookup("copy.html", false, 1500) else {
+            panic!()
+        };
+        assert_ne!(d.etag, b.etag);
+        assert_eq!(d.len, 16);
+        // Unchanged files keep their version object.
+        let Lookup::File(e) = files.lookup("index.html", false, 5000) else {
+            panic!()
+        };
+        assert!(Rc::ptr_eq(&a, &e));
+    }
+
+    #[test]
+    fn symlink_policies() {
+        let root = site("links");
+        let outside = root
+            .parent()
+            .unwrap()
+            .join(format!("staticd-outside-{}.html", std::process::id()));
+        std::fs::write(&outside, b"outside").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("out.html")).unwrap();
+        std::os::unix::fs::symlink(root.join("app.js"), root.join("in.js")).unwrap();
+
+        let mut config = Config::default();
+        let mut files = cache(&root, &config);
+        assert!(matches!(
+            files.lookup("out.html", false, 0),
+            Lookup::Forbidden
+        ));
+        assert!(matches!(files.lookup("in.js", false, 0), Lookup::File(_)));
+
+        config.files.follow_symlinks = Symlinks::Never;
+        let mut files = cache(&root, &config);
+        assert!(matches!(files.lookup("in.js", false, 0), Lookup::Forbidden));
+
+        config.files.follow_symlinks = Symlinks::Always;
+        let mut files = cache(&root, &config);
+        assert!(matches!(
+            files.lookup("out.html", false, 0),
+            Lookup::File(_)
+        ));
+        let _ = std::fs::remove_file(outside);
+    }
+
+    #[test]
+    fn rules_add_cache_control_and_headers() {
+        let root = site("rules");
+        let config: Config = toml::from_str(
+            "[[rules]]\npattern = \"*.js\"\ncache_control = \"no-cache\"\n[rules.headers]\nX-Test = \"yes\"\n",
+        )
+        .unwrap();
+        let mut files = cache(&root, &config);
+        let Lookup::File(v) = files.lookup("app.js", false, 0) else {
+            panic!()
+        };
+        let head = std::str::from_utf8(&v.headers).unwrap();
+        assert!(head.contains("Cache-Control: no-cache\r\n"), "{head}");
+        assert!(head.contains("X-Test: yes\r\n"), "{head}");
+        assert_eq!(v.content_type, "text/javascript; charset=utf-8");
+    }
+}

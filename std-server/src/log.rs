@@ -1,0 +1,360 @@
+//! The log thread and the access-log line format.
+//!
+//! Workers format Combined Log Format lines into a per-worker buffer and hand the whole buffer to
+//! the log thread once per event-loop iteration, so no worker ever waits on the disk. The log thread
+//! writes through a `BufWriter`, flushes within [`FLUSH_INTERVAL`] of the first unflushed line, and
+//! hands the emptied buffer back to its worker so the steady state allocates nothing.
+
+use std::fmt::Display;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use staticd_core::date::clf_date;
+use staticd_core::status::StatusCode;
+
+/// Lines reach the file at most this long after they were handed over (issue 8: within one second).
+const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
+const ACCESS_BUFFER_BYTES: usize = 64 * 1024;
+/// Access buffers kept per worker for reuse; more than this are dropped.
+const RETURNED_BUFFERS: usize = 4;
+
+enum LogMsg {
+    Access { worker: usize, batch: Vec<u8> },
+    Error(String),
+    Shutdown,
+}
+
+/// A cloneable handle for the error log.
+#[derive(Clone)]
+pub struct ErrorLog {
+    tx: Sender<LogMsg>,
+}
+
+impl ErrorLog {
+    /// Queues one error-log line; the log thread stamps it with the time.
+    pub fn error(&self, msg: impl Display) {
+        // A send fails only after shutdown, when there is nobody left to tell.
+        let _ = self.tx.send(LogMsg::Error(msg.to_string()));
+    }
+}
+
+/// One worker's side of the access log: the batch being filled and buffers coming back.
+pub struct AccessBatch {
+    worker: usize,
+    tx: Sender<LogMsg>,
+    returned: Receiver<Vec<u8>>,
+    /// Lines formatted since the last [`AccessBatch::send`].
+    pub buf: Vec<u8>,
+}
+
+impl AccessBatch {
+    /// Hands the lines formatted so far to the log thread (called once per loop iteration).
+    pub fn send(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let spare = self
+            .returned
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(ACCESS_BUFFER_BYTES));
+        let batch = std::mem::replace(&mut self.buf, spare);
+        let _ = self.tx.send(LogMsg::Access {
+            worker: self.worker,
+            batch,
+        });
+    }
+}
+
+/// The running log thread.
+pub struct Logger {
+    tx: Sender<LogMsg>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Logger {
+    /// Writes every line queued so far, flushes, and stops the thread.
+    pub fn shutdown(mut self) {
+        let _ = self.tx.send(LogMsg::Shutdown);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Where a log goes: "-" means stdout (access) or stderr (error), anything else is a file path
+/// opened for appending.
+fn open_target(
+    path: &str,
+    dash: fn() -> Box<dyn Write + Send>,
+) -> io::Result<Box<dyn Write + Send>> {
+    if path == "-" {
+        Ok(dash())
+    } else {
+        let file: File = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(Box::new(file))
+    }
+}
+
+/// Opens both logs and starts the log thread. An error log that cannot be opened is a start-up
+/// error; an access log that cannot be opened is reported on the error log and the server keeps
+/// serving without it (issue 5: an unwritable access log must not stop the service).
+pub fn start(
+    access_path: &str,
+    error_path: &str,
+    workers: usize,
+) -> io::Result<(Logger, ErrorLog, Vec<AccessBatch>)> {
+    let error_out = open_target(error_path, || Box::new(io::stderr()))
+        .map_err(|e| io::Error::new(e.kind(), format!("error log {error_path}: {e}")))?;
+    let (tx, rx) = mpsc::channel();
+    let errors = ErrorLog { tx: tx.clone() };
+    let access_out = match open_target(access_path, || Box::new(io::stdout())) {
+        Ok(out) => Some(BufWriter::with_capacity(ACCESS_BUFFER_BYTES, out)),
+        Err(e) => {
+            errors.error(format_args!(
+                "access log {access_path}: cannot open ({e}); serving without an access log"
+            ));
+            None
+        }
+    };
+    let mut batches = Vec::with_capacity(workers);
+    let mut returns = Vec::with_capacity(workers);
+    for worker in 0..workers {
+        let (back_tx, back_rx) = mpsc::sync_channel(RETURNED_BUFFERS);
+        returns.push(back_tx);
+        batches.push(AccessBatch {
+            worker,
+            tx: tx.clone(),
+            returned: back_rx,
+            buf: Vec::with_capacity(ACCESS_BUFFER_BYTES),
+        });
+    }
+    let mut state = LogThread {
+        access: access_out,
+        access_path: access_path.to_owned(),
+        access_failed: false,
+        error: error_out,
+        returns,
+        dirty_since: None,
+    };
+    let thread = std::thread::Builder::new()
+        .name("staticd-log".into())
+        .spawn(move || state.run(rx))?;
+    Ok((
+        Logger {
+            tx,
+            thread: Some(thread),
+        },
+        errors,
+        batches,
+    ))
+}
+
+struct LogThread {
+    access: Option<BufWriter<Box<dyn Write + Send>>>,
+    access_path: String,
+    /// The access log failed once and that was reported; later failures stay quiet.
+    access_failed: bool,
+    error: Box<dyn Write + Send>,
+    returns: Vec<SyncSender<Vec<u8>>>,
+    dirty_since: Option<Instant>,
+}
+
+impl LogThread {
+    fn run(&mut self, rx: Receiver<LogMsg>) {
+        loop {
+            let msg = match self.dirty_since {
+                Some(since) => {
+                    let wait = FLUSH_INTERVAL.saturating_sub(since.elapsed());
+                    rx.recv_timeout(wait)
+                }
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match msg {
+                Ok(LogMsg::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
+                Ok(msg) => self.handle(msg),
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            if self
+                .dirty_since
+                .is_some_and(|since| since.elapsed() >= FLUSH_INTERVAL)
+            {
+                self.flush_access();
+            }
+        }
+        while let Ok(msg) = rx.try_recv() {
+            if !matches!(msg, LogMsg::Shutdown) {
+                self.handle(msg);
+            }
+        }
+        self.flush_access();
+    }
+
+    fn handle(&mut self, msg: LogMsg) {
+        match msg {
+            LogMsg::Access { worker, mut batch } => {
+                if let Some(out) = self.access.as_mut() {
+                    if let Err(e) = out.write_all(&batch) {
+                        self.access_error(e);
+                    } else if self.dirty_since.is_none() {
+                        self.dirty_since = Some(Instant::now());
+                    }
+                }
+                batch.clear();
+                if let Some(back) = self.returns.get(worker) {
+                    // A full return queue means the worker has spares: drop this one.
+                    let _ = back.try_send(batch);
+                }
+            }
+            LogMsg::Error(line) => {
+                let now = unix_now();
+                let date = clf_date(now);
+                let date = std::str::from_utf8(&date).unwrap_or("-");
+                let _ = writeln!(self.error, "[{date}] staticd: {line}");
+                let _ = self.error.flush();
+            }
+            LogMsg::Shutdown => {}
+        }
+    }
+
+    fn flush_access(&mut self) {
+        self.dirty_since = None;
+        if let Some(out) = self.access.as_mut()
+            && let Err(e) = out.flush()
+        {
+            self.access_error(e);
+        }
+    }
+
+    /// Reports the first failure (disk full, file gone read-only) once, drops what was buffered and
+    /// keeps trying with later lines.
+    fn access_error(&mut self, e: io::Error) {
+        if !self.access_failed {
+            self.access_failed = true;
+            let line = format!(
+                "access log {}: write failed: {e}; lines are being lost",
+                self.access_path
+            );
+            self.handle(LogMsg::Error(line));
+        }
+        if let Some(out) = self.access.take() {
+            let (inner, _lost) = out.into_parts();
+            self.access = Some(BufWriter::with_capacity(ACCESS_BUFFER_BYTES, inner));
+        }
+    }
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before 1970).
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The fields of one access-log line.
+pub struct AccessLine<'a> {
+    pub client: &'a [u8],
+    pub clf_date: &'a [u8],
+    /// The request line as the client sent it (without the CRLF); `None` gives `-`.
+    pub request_line: Option<&'a [u8]>,
+    pub status: StatusCode,
+    /// Body bytes of the response.
+    pub body_bytes: u64,
+    pub referer: Option<&'a [u8]>,
+    pub user_agent: Option<&'a [u8]>,
+}
+
+impl AccessLine<'_> {
+    /// Appends the line in the Combined Log Format, newline included.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.client);
+        out.extend_from_slice(b" - - [");
+        out.extend_from_slice(self.clf_date);
+        out.extend_from_slice(b"] \"");
+        push_field(out, self.request_line);
+        out.extend_from_slice(b"\" ");
+        out.extend_from_slice(&self.status.digits());
+        out.push(b' ');
+        push_decimal(out, self.body_bytes);
+        out.extend_from_slice(b" \"");
+        push_field(out, self.referer);
+        out.extend_from_slice(b"\" \"");
+        push_field(out, self.user_agent);
+        out.extend_from_slice(b"\"\n");
+    }
+}
+
+fn push_field(out: &mut Vec<u8>, field: Option<&[u8]>) {
+    match field {
+        Some(value) if !value.is_empty() => push_escaped(out, value),
+        _ => out.push(b'-'),
+    }
+}
+
+/// Escapes a client-supplied field so a line can never be split or forged: `"` and `\` get a
+/// backslash, bytes outside printable ASCII become `\xHH`.
+pub fn push_escaped(out: &mut Vec<u8>, value: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in value {
+        match b {
+            b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
+            0x20..=0x7e => out.push(b),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'x',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0x0f)],
+            ]),
+        }
+    }
+}
+
+/// Appends `n` in decimal without going through `fmt`.
+pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combined_line_with_escapes() {
+        let mut out = Vec::new();
+        AccessLine {
+            client: b"127.0.0.1",
+            clf_date: b"27/Nov/2026:01:02:03 +0000",
+            request_line: Some(b"GET /a\"b\\c HTTP/1.1"),
+            status: StatusCode::OK,
+            body_bytes: 123,
+            referer: None,
+            user_agent: Some(b"curl/8 \x01"),
+        }
+        .write_to(&mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "127.0.0.1 - - [27/Nov/2026:01:02:03 +0000] \"GET /a\\\"b\\\\c HTTP/1.1\" 200 123 \"-\" \"curl/8 \\x01\"\n"
+        );
+    }
+
+    #[test]
+    fn decimal_edges() {
+        let mut out = Vec::new();
+        push_decimal(&mut out, 0);
+        out.push(b' ');
+        push_decimal(&mut out, u64::MAX);
+        assert_eq!(out, b"0 18446744073709551615");
+    }
+}
