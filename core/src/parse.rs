@@ -442,12 +442,10 @@ fn run_length(
     offset + tail.iter().position(|&b| !byte_ok(b)).unwrap_or(tail.len())
 }
 
-/// `input` starts at a CR or LF that ends the request line early: classify it (RFC 9112 §2.2).
+/// `input` starts at a CR or LF before the request line is whole (RFC 9112 §2.2). A CR there is an
+/// error whatever follows it (a line ended early or a bare CR), so it is refused without waiting.
 fn early_line_end<'b, O>(input: &'b [u8]) -> PResult<'b, O> {
     match input {
-        [b'\r'] => incomplete(),
-        [b'\r', b'\n', ..] => fail(ParseError::BadRequestLine),
-        [b'\r', ..] => fail(ParseError::BareCr),
         [b'\n', ..] => fail(ParseError::BareLf),
         _ => fail(ParseError::BadRequestLine),
     }
@@ -614,9 +612,7 @@ fn field_name(input: &[u8]) -> PResult<'_, &str> {
             Err(_) => fail(ParseError::BadFieldName),
         },
         [b' ' | b'\t', ..] if !name.is_empty() => fail(ParseError::WhitespaceBeforeColon),
-        [b'\r'] => incomplete(),
-        [b'\r', b'\n', ..] => fail(ParseError::BadFieldName),
-        [b'\r', ..] => fail(ParseError::BareCr),
+        // A CR here ends a line that has no colon, or is a bare CR: an error either way.
         [b'\n', ..] => fail(ParseError::BareLf),
         _ => fail(ParseError::BadFieldName),
     }
@@ -895,7 +891,12 @@ mod tests {
             ParseError::BareCr
         );
         assert_eq!(error(b"GET /a\nb HTTP/1.1\r\n\r\n"), ParseError::BareLf);
-        assert_eq!(error(b"GET /a\rb HTTP/1.1\r\n\r\n"), ParseError::BareCr);
+        assert_eq!(
+            error(b"GET /a\rb HTTP/1.1\r\n\r\n"),
+            ParseError::BadRequestLine
+        );
+        assert_eq!(error(b"GET /a\r"), ParseError::BadRequestLine);
+        assert_eq!(error(b"GET / HTTP/1.1\r\nHost\r"), ParseError::BadFieldName);
         assert_eq!(
             error(b"GET / HTTP/1.1\r\nHost\n: a\r\n\r\n"),
             ParseError::BareLf

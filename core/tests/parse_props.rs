@@ -169,10 +169,10 @@ fn check_prefixes(config: &ParserConfig, buf: &[u8], cuts: &[usize]) -> Result<(
             (Outcome::Error(e), Outcome::Error(got)) => prop_assert_eq!(e, got),
             _ => prop_assert!(false, "prefix {} gave {:?}, whole {:?}", cut, prefix, whole),
         }
-        if let Outcome::Complete(len) = whole {
-            if cut >= len {
-                prop_assert_eq!(&prefix, &whole);
-            }
+        if let Outcome::Complete(len) = whole
+            && cut >= len
+        {
+            prop_assert_eq!(&prefix, &whole);
         }
     }
     Ok(())
