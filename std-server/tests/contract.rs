@@ -218,7 +218,8 @@ fn one_leading_crlf_is_skipped_other_stray_bytes_are_400() {
     assert_eq!(conn.read_response().body, A);
     assert_eq!(conn.read_response().body, B);
 
-    for stray in ["\r\n\r\n", " ", "\n", "\0", "x", "\r\n "] {
+    // (A stray letter would merge into the method token and make a valid unknown method: 501.)
+    for stray in ["\r\n\r\n", " ", "\n", "\0", "@", "\r\n ", "\r\n\t"] {
         let r = server
             .request(format!("{stray}{}", req("GET", "/a.txt", "HTTP/1.1", &host, "")).as_bytes());
         assert_eq!(r.status, 400, "stray {stray:?} before the request line");
