@@ -65,6 +65,15 @@ pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings, Conf
                 key,
                 reason,
             })?;
+            if explicit_zero_threads(&text) {
+                // Issue 8: a written `threads` is at least 1; leaving the key out means one per core.
+                return Err(ConfigFailure {
+                    source,
+                    line: None,
+                    key: Some("server.threads".to_owned()),
+                    reason: "must be at least 1 (leave it out for one thread per core)".to_owned(),
+                });
+            }
             // `root` in the file is relative to the file's own folder, so the same file works from
             // any working directory.
             let dir = path
@@ -185,6 +194,17 @@ fn parse(text: &str) -> Result<Config, (Option<usize>, Option<String>, String)> 
             }
             None => (None, None, reason),
         }
+    })
+}
+
+/// Whether the file sets `threads = 0`, which the serde default cannot tell from a missing key.
+fn explicit_zero_threads(text: &str) -> bool {
+    text.parse::<toml::Table>().is_ok_and(|table| {
+        table
+            .get("server")
+            .and_then(|server| server.get("threads"))
+            .and_then(toml::Value::as_integer)
+            == Some(0)
     })
 }
 
@@ -313,6 +333,10 @@ mod tests {
             Some("server.max_request_bytes"),
             "{err}"
         );
+
+        let path = write_config(&dir, "[server]\nroot = \"site\"\nthreads = 0\n");
+        let err = load(Some(&path), &Overrides::default()).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("server.threads"), "{err}");
 
         let path = write_config(&dir, "[server]\nroot = \"site\"\nheader_timeout = 0.01\n");
         let err = load(Some(&path), &Overrides::default()).unwrap_err();
