@@ -222,3 +222,47 @@ fn sigterm_with_the_access_log_on_stdout_flushes_it() {
         assert!(parse_access_line(line).is_some(), "{line:?}");
     }
 }
+
+#[test]
+fn the_error_log_records_start_up_and_shutdown_apart_from_the_access_log() {
+    // A relative path: the harness runs staticd in the config file's folder, so either reading of
+    // "relative" lands in the same place.
+    let mut server = Server::start("[log]\nerror_log = \"error.log\"\n", &[("a.txt", b"a")]);
+    assert_eq!(server.get("/a.txt").status, 200);
+    let error_log = server.dir().join("error.log");
+    let mut started = String::new();
+    for _ in 0..100 {
+        started = std::fs::read_to_string(&error_log).unwrap_or_default();
+        if !started.trim().is_empty() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !started.trim().is_empty(),
+        "a start-up line in the error log"
+    );
+    server.signal(Signal::TERM);
+    assert_eq!(
+        server
+            .wait_exit(Duration::from_secs(5))
+            .and_then(|s| s.code()),
+        Some(0)
+    );
+    let at_exit = std::fs::read_to_string(&error_log).unwrap();
+    assert!(
+        at_exit.lines().count() > started.lines().count(),
+        "a shutdown line in the error log:\n{at_exit}"
+    );
+    for line in at_exit.lines() {
+        assert!(
+            parse_access_line(line).is_none(),
+            "an access line in the error log: {line:?}"
+        );
+    }
+    assert_eq!(
+        server.access_log().lines().count(),
+        1,
+        "the access log holds only the request"
+    );
+}
