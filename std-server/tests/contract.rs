@@ -664,6 +664,12 @@ fn header_timeout_sends_408_to_a_client_with_half_a_head() {
     let waited = started.elapsed();
     assert_eq!(r.status, 408);
     assert!(r.says_close());
+    assert!(r.header("date").is_some() && r.header("server").is_some());
+    assert_eq!(
+        r.content_length(),
+        Some(r.body.len() as u64),
+        "408 carries Content-Length"
+    );
     assert!(
         waited >= Duration::from_millis(400) && waited <= Duration::from_secs(3),
         "{waited:?}"
@@ -862,4 +868,35 @@ fn no_5xx_for_hostile_input_and_the_server_keeps_serving() {
         );
     }
     assert_eq!(server.get("/a.txt").body, A);
+}
+
+#[test]
+fn absolute_form_and_percent_encoded_names_select_the_file_by_path() {
+    let server = Server::builder()
+        .file("a.txt", A)
+        .file("my file.txt", b"with a space")
+        .file("caf\u{e9}.txt", b"accented")
+        .start();
+    let host = server.host();
+    // RFC 9112 §3.2.2: the authority in an absolute-form target replaces Host; the file is the path.
+    let r = server.request(
+        format!("GET http://other.test/a.txt HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes(),
+    );
+    assert_eq!((r.status, r.body.as_slice()), (200, A), "absolute-form");
+    let r = server.get("/my%20file.txt");
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"with a space"[..]));
+    let r = server.get("/caf%C3%A9.txt");
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"accented"[..]));
+    let r = server.get("/%61.txt");
+    assert_eq!(
+        (r.status, r.body.as_slice()),
+        (200, A),
+        "an encoded unreserved letter"
+    );
+    let r = server.get("/./a.txt");
+    assert!(
+        (r.status == 200 && r.body == A) || r.status == 400,
+        "a dot-segment that stays inside the root: {}",
+        r.status
+    );
 }
