@@ -147,29 +147,6 @@ fn resolve_spec(spec: RangeSpec, len: u64) -> Option<ByteRange> {
     }
 }
 
-/// Inserts `r` into the sorted, coalesced `set`, merging what it overlaps or touches.
-fn insert_coalesced<const N: usize>(set: &mut Vec<ByteRange, N>, r: ByteRange) -> Result<(), ()> {
-    let mut merged = r;
-    let mut i = 0;
-    // Remove every range that overlaps or is adjacent to `merged`, growing it.
-    while let Some(existing) = set.get(i).copied() {
-        let touches = existing.start <= merged.end.saturating_add(1)
-            && merged.start <= existing.end.saturating_add(1);
-        if touches {
-            merged.start = merged.start.min(existing.start);
-            merged.end = merged.end.max(existing.end);
-            set.remove(i);
-        } else {
-            i += 1;
-        }
-    }
-    let at = set
-        .iter()
-        .position(|e| e.start > merged.start)
-        .unwrap_or(set.len());
-    set.insert(at, merged).map_err(|_| ())
-}
-
 /// The `If-Range` condition (RFC 9110 §13.1.5): true when the client's validator is current.
 fn if_range_holds(value: &[u8], v: &Validators<'_>) -> bool {
     if value.starts_with(b"\"") || value.starts_with(b"W/") {
@@ -226,48 +203,58 @@ pub fn evaluate_range(req: &Request<'_, '_>, v: &Validators<'_>, len: u64) -> Ra
     }
     let set = set.get(1..).unwrap_or_default();
 
-    // Coalesce into room for every spec we accept, so the result is exact, then bound it.
-    let mut ranges: Vec<ByteRange, MAX_RANGE_SPECS> = Vec::new();
+    // Every satisfiable range, kept sorted by start (insertion sort: at most MAX_RANGE_SPECS).
+    let mut found = [ByteRange { start: 0, end: 0 }; MAX_RANGE_SPECS];
+    let mut count = 0usize;
     let mut specs = 0usize;
+    let mut nonzero_suffix = false;
     // range-set = 1#range-spec: empty list elements are allowed, at least one spec is required.
     for item in set.split(|&b| b == b',').map(trim_ows) {
         if item.is_empty() {
             continue;
         }
         specs += 1;
-        if specs > MAX_RANGE_SPECS {
-            return RangeOutcome::Full;
-        }
         let Some(spec) = parse_spec(item) else {
             return RangeOutcome::Full;
         };
-        if let Some(r) = resolve_spec(spec, len)
-            && insert_coalesced(&mut ranges, r).is_err()
-        {
-            // Unreachable: coalescing never grows the set by more than one per spec.
+        nonzero_suffix |= matches!(spec, RangeSpec::Suffix(n) if n > 0);
+        let Some(r) = resolve_spec(spec, len) else {
+            continue;
+        };
+        let Some(slot) = found.get_mut(count) else {
+            // More than MAX_RANGE_SPECS specs.
             return RangeOutcome::Full;
+        };
+        *slot = r;
+        count += 1;
+        let mut i = count - 1;
+        while i > 0 && found.get(i - 1).map(|p| p.start) > Some(r.start) {
+            found.swap(i - 1, i);
+            i -= 1;
         }
     }
-    if specs == 0 {
+    if specs == 0 || specs > MAX_RANGE_SPECS {
         return RangeOutcome::Full;
     }
-    if ranges.is_empty() {
+    if count == 0 {
         // §14.1.1: on an empty representation only a non-empty suffix range is satisfiable, and
         // the whole (empty) representation is its answer.
-        let nonzero_suffix = len == 0
-            && set
-                .split(|&b| b == b',')
-                .map(trim_ows)
-                .any(|i| matches!(parse_spec(i), Some(RangeSpec::Suffix(n)) if n > 0));
-        return if nonzero_suffix {
+        return if len == 0 && nonzero_suffix {
             RangeOutcome::Full
         } else {
             RangeOutcome::NotSatisfiable
         };
     }
-    let mut out = Vec::new();
-    for r in ranges {
-        if out.push(r).is_err() {
+    // Coalesce overlapping and adjacent ranges, then bound the result.
+    let mut out: Vec<ByteRange, MAX_RANGES> = Vec::new();
+    for r in found.iter().take(count) {
+        if let Some(last) = out.last_mut()
+            && r.start <= last.end.saturating_add(1)
+        {
+            last.end = last.end.max(r.end);
+            continue;
+        }
+        if out.push(*r).is_err() {
             return RangeOutcome::Full;
         }
     }
