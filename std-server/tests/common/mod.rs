@@ -6,11 +6,16 @@
 //! is the point. Nothing here can hang: every socket read has a deadline and every wait is bounded.
 //!
 //! The API (keep it small and stable; only add to it):
-//! - [`Server::start`] / [`Server::builder`]: a running server; killed and its directory removed on drop.
+//! - [`Server::start`] / [`Server::builder`] ([`ServerBuilder`]): a running server; killed and its
+//!   directory removed on drop. `port()`, `host()`, `url()`, `pid()`, `dir()`, `site()`, `get()`,
+//!   `request()`, `access_log()`, `wait_access_log_lines()`, `stdout_lines()`, `stderr()`,
+//!   `signal()`, `wait_exit()`.
 //! - [`Conn`]: one client connection with a buffered response reader ([`Response`]) so several
-//!   responses (keep-alive, pipelining) can be read from one socket.
-//! - [`run_staticd`]: run the binary to completion (bad configs, `--help`).
-//! - [`parse_imf_fixdate`], [`parse_access_line`], [`sha256_hex`], [`pseudo_random_bytes`].
+//!   responses (keep-alive, pipelining) can be read from one socket; [`Conn::wait_closed`] ([`CloseWait`]).
+//! - [`run_staticd`] ([`Finished`]): run the binary to completion (bad configs, `--help`).
+//! - [`TempDir`], [`http_agent`] (ureq, no proxy), [`parse_response_head`], [`parse_imf_fixdate`],
+//!   [`parse_access_line`] ([`AccessLine`]), [`parse_clf_time`], [`sha256_hex`],
+//!   [`pseudo_random_bytes`], [`find`], [`TINY_PNG`].
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 use std::io::{self, BufRead, BufReader, Read, Write};
