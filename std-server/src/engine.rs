@@ -480,7 +480,7 @@ impl Worker<'_> {
                 self.accept();
             }
             self.fire_timers();
-            self.ctx.log.send();
+            self.ctx.log.send_if_due(self.ctx.now_ms);
             if self.ctx.stopping
                 && (self.conns.live == 0
                     || self.grace_deadline.is_some_and(|t| t <= self.ctx.now_ms))
@@ -505,6 +505,7 @@ impl Worker<'_> {
             self.ctx.timers.next_deadline(),
             self.accept_paused_until,
             self.grace_deadline,
+            self.ctx.log.due_ms(),
         ]
         .into_iter()
         .flatten()

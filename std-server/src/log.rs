@@ -18,6 +18,11 @@ use staticd_core::status::StatusCode;
 /// Lines reach the file at most this long after they were handed over (issue 8: within one second).
 const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
 const ACCESS_BUFFER_BYTES: usize = 64 * 1024;
+/// A worker hands its batch over once it is this big ...
+const BATCH_SEND_BYTES: usize = 32 * 1024;
+/// ... or once its oldest line is this old, so a busy worker wakes the log thread (a futex call)
+/// a few times per interval instead of once per event-loop iteration.
+pub const BATCH_SEND_MS: u64 = 100;
 /// Access buffers kept per worker for reuse; more than this are dropped.
 const RETURNED_BUFFERS: usize = 4;
 
@@ -48,11 +53,30 @@ pub struct AccessBatch {
     returned: Receiver<Vec<u8>>,
     /// Lines formatted since the last [`AccessBatch::send`].
     pub buf: Vec<u8>,
+    /// When the oldest line in `buf` was written (worker milliseconds).
+    oldest_ms: Option<u64>,
 }
 
 impl AccessBatch {
-    /// Hands the lines formatted so far to the log thread (called once per loop iteration).
+    /// When the batch must be handed over even if nothing else happens (for the poll timeout).
+    pub fn due_ms(&self) -> Option<u64> {
+        self.oldest_ms.map(|t| t + BATCH_SEND_MS)
+    }
+
+    /// Called at the end of each loop iteration: hands the batch over when it is big or old.
+    pub fn send_if_due(&mut self, now_ms: u64) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let oldest = *self.oldest_ms.get_or_insert(now_ms);
+        if self.buf.len() >= BATCH_SEND_BYTES || now_ms >= oldest + BATCH_SEND_MS {
+            self.send();
+        }
+    }
+
+    /// Hands the lines formatted so far to the log thread.
     pub fn send(&mut self) {
+        self.oldest_ms = None;
         if self.buf.is_empty() {
             return;
         }
@@ -129,6 +153,7 @@ pub fn start(
             tx: tx.clone(),
             returned: back_rx,
             buf: Vec::with_capacity(ACCESS_BUFFER_BYTES),
+            oldest_ms: None,
         });
     }
     let mut state = LogThread {
