@@ -33,8 +33,9 @@ servers_wanted="nginx,sws,staticd,staticd-t2"
 workloads_wanted="a,b,c,d,e"
 build_staticd=1
 mode="full"
+command_line="bench/run.sh${*:+ }$*"
 
-usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -53,8 +54,6 @@ done
 [[ "${reps}" =~ ^[1-9][0-9]?$ ]] || { echo "bench/run.sh: --reps must be 1-99" >&2; exit 2; }
 [[ "${duration}" =~ ^[1-9][0-9]{0,2}$ ]] || { echo "bench/run.sh: --duration must be 1-999 s" >&2; exit 2; }
 [[ "${idle_count}" =~ ^[1-9][0-9]{0,4}$ ]] || { echo "bench/run.sh: --idle must be 1-99999" >&2; exit 2; }
-command_line="bench/run.sh${*:+ }$*"
-[[ "${mode}" == "quick" ]] && command_line="bench/run.sh --quick"
 
 progress() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { progress "error: $*"; exit 1; }
@@ -182,7 +181,7 @@ fi
 
 # --- server control ------------------------------------------------------------------------------
 # For each started server: its PID, port and access log, keyed by server name.
-declare -A srv_pid srv_port srv_log srv_cpus
+declare -A srv_pid srv_port srv_log
 run_dir="${cache}/run"
 
 server_list=()
@@ -307,10 +306,10 @@ EOF
 
 start_server() {
     case "$1" in
-        nginx) srv_cpus[$1]=0; start_nginx 0 ;;
-        sws) srv_cpus[$1]=0; start_sws 0 ;;
-        staticd) srv_cpus[$1]=0; start_staticd staticd 0 1 ;;
-        staticd-t2) srv_cpus[$1]=0,1; start_staticd staticd-t2 0,1 2 ;;
+        nginx) start_nginx 0 ;;
+        sws) start_sws 0 ;;
+        staticd) start_staticd staticd 0 1 ;;
+        staticd-t2) start_staticd staticd-t2 0,1 2 ;;
     esac
 }
 
@@ -510,6 +509,7 @@ if wanted "${workloads_wanted}" e; then
         fi
         coproc IDLE { taskset -c 1 "${helper[@]}" idle 127.0.0.1 "${srv_port[${name}]}" "${idle_count}" /1k.bin \
             --hold $((reps * (duration + 5) + warmup + 120)); }
+        # shellcheck disable=SC2153 # IDLE_PID is set by coproc
         idle_pid="${IDLE_PID}"
         started_pids+=("${idle_pid}")
         ready=""
