@@ -29,8 +29,11 @@
 #     "GOOD", "INFO", "WARN", "BAD". `subnotes` nest with the same shape: walk them too.
 #   - One URL costs several requests (a plain GET, a Range request, If-None-Match and If-Modified-Since
 #     revalidations, an Accept-Encoding: gzip variant), so an access log shows 4-6 lines per run.
-#   - Against nginx 1.22 on this site the only WARN is FRESHNESS_HEURISTIC (no Cache-Control/Expires);
-#     no BAD notes. A run takes well under a second per URL.
+#   - Against nginx 1.22 on this site the only WARN is FRESHNESS_HEURISTIC (no Cache-Control/Expires),
+#     plus CONTENT_TYPE_MISMATCH on media/clip.webm and clip.mp4: REDbot's content sniffer reads both as
+#     "undefined/undefined", whatever the server sends. favicon.ico served as image/vnd.microsoft.icon
+#     also gets CONTENT_TYPE_MISMATCH (the sniffer says image/x-icon). No BAD notes. Well under a second
+#     per URL.
 set -euo pipefail
 
 REDBOT_VERSION="2.7.1"
