@@ -358,6 +358,8 @@ struct Worker<'s> {
     errors: &'s ErrorLog,
     next_id: u64,
     accept_paused_until: Option<u64>,
+    /// accept() ran out of descriptors and that was logged; reset by the next success.
+    accept_starved: bool,
     again: Vec<(usize, u64)>,
     grace_deadline: Option<u64>,
 }
@@ -428,6 +430,7 @@ fn worker(
         errors,
         next_id: 0,
         accept_paused_until: None,
+        accept_starved: false,
         again: Vec::new(),
         grace_deadline: None,
     };
@@ -527,9 +530,13 @@ impl Worker<'_> {
                 Err(e) if is_out_of_resources(&e) => {
                     // Retrying at once would spin: the listener stays readable. Back off and
                     // retry from the timer (issue 5).
-                    self.errors.error(format_args!(
-                        "accept: {e}; pausing accepts for {ACCEPT_BACKOFF_MS} ms"
-                    ));
+                    if !self.accept_starved {
+                        // Once per episode: a sustained shortage must not flood the error log.
+                        self.accept_starved = true;
+                        self.errors.error(format_args!(
+                            "accept: {e}; pausing accepts for {ACCEPT_BACKOFF_MS} ms at a time until descriptors are free"
+                        ));
+                    }
                     self.accept_paused_until = Some(self.ctx.now_ms + ACCEPT_BACKOFF_MS);
                     return;
                 }
@@ -548,6 +555,7 @@ impl Worker<'_> {
                     return;
                 }
             };
+            self.accept_starved = false;
             if self.shared.connections.fetch_add(1, Ordering::Relaxed)
                 >= self.shared.max_connections
             {
