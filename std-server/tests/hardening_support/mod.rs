@@ -272,3 +272,17 @@ pub fn problem_lines(stderr: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// What each open descriptor of the process points at (`socket:[..]`, a path, `anon_inode:..`).
+pub fn fd_targets(pid: u32) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .map(|t| t.display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}

@@ -1,0 +1,517 @@
+//! Issue 5, slow, idle and abrupt clients: slowloris does not starve others and header_timeout ends
+//! it; 10,000 idle keep-alive connections are held with a fixed thread count and bounded memory;
+//! max_connections refuses promptly; clients resetting mid-download leave no error line and no
+//! leaked descriptor.
+
+mod common;
+mod hardening_support;
+
+use common::*;
+use hardening_support::*;
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const INDEX: &[u8] = b"<!doctype html><p>hello</p>\n";
+
+// ---------------------------------------------------------------------------------------------
+// Slowloris
+// ---------------------------------------------------------------------------------------------
+
+/// One trickling client: what it received, and when the server closed it (since the start).
+struct Trickler {
+    stream: TcpStream,
+    received: Vec<u8>,
+    closed_after: Option<Duration>,
+}
+
+#[test]
+fn slowloris_tricklers_do_not_starve_a_normal_client_and_header_timeout_ends_them() {
+    const CLIENTS: usize = 200;
+    const HEADER_TIMEOUT_S: u64 = 3;
+    let server = Server::builder()
+        .config(&format!("[server]\nheader_timeout = {HEADER_TIMEOUT_S}\n"))
+        .file("index.html", INDEX)
+        .start();
+    let threads_before = threads(server.pid());
+    // A head that never completes within the test: one byte a second of a long field.
+    let head = format!(
+        "GET /index.html HTTP/1.1\r\nHost: {}\r\nX-Slow: {}",
+        server.host(),
+        "a".repeat(200)
+    )
+    .into_bytes();
+
+    let start = Instant::now();
+    let mut tricklers: Vec<Trickler> = (0..CLIENTS)
+        .map(|_| {
+            let stream = TcpStream::connect_timeout(&server.addr(), Duration::from_secs(5))
+                .expect("connect a trickler");
+            stream.set_nonblocking(true).expect("nonblocking");
+            stream.set_nodelay(true).expect("nodelay");
+            Trickler {
+                stream,
+                received: Vec::new(),
+                closed_after: None,
+            }
+        })
+        .collect();
+
+    let trickle = thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        // Bounded: at most 12 rounds of about a second, ending early once every client is closed.
+        for round in 0..12usize {
+            let round_start = Instant::now();
+            for t in tricklers.iter_mut().filter(|t| t.closed_after.is_none()) {
+                loop {
+                    match t.stream.read(&mut chunk) {
+                        Ok(0) => {
+                            t.closed_after = Some(start.elapsed());
+                            break;
+                        }
+                        Ok(n) => t.received.extend_from_slice(&chunk[..n]),
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(_) => {
+                            t.closed_after = Some(start.elapsed());
+                            break;
+                        }
+                    }
+                }
+                // Stop writing once the server has answered, so a reset cannot eat its answer.
+                if t.closed_after.is_none() && t.received.is_empty() {
+                    let _ = t.stream.write(&head[round..round + 1]);
+                }
+            }
+            if tricklers.iter().all(|t| t.closed_after.is_some()) {
+                break;
+            }
+            // Poll reads every 50 ms within the round so close times are precise.
+            while round_start.elapsed() < Duration::from_secs(1) {
+                thread::sleep(Duration::from_millis(50));
+                for t in tricklers.iter_mut().filter(|t| t.closed_after.is_none()) {
+                    loop {
+                        match t.stream.read(&mut chunk) {
+                            Ok(0) => {
+                                t.closed_after = Some(start.elapsed());
+                                break;
+                            }
+                            Ok(n) => t.received.extend_from_slice(&chunk[..n]),
+                            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                            Err(_) => {
+                                t.closed_after = Some(start.elapsed());
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        tricklers
+    });
+
+    // While they trickle, honest clients are answered promptly.
+    let mut honest = Vec::new();
+    for at in [500u64, 1500, 2300] {
+        let wait = Duration::from_millis(at).saturating_sub(start.elapsed());
+        thread::sleep(wait);
+        let t0 = Instant::now();
+        assert_still_serves(&server, "/index.html", INDEX, "slowloris in progress");
+        honest.push(t0.elapsed());
+    }
+    println!("honest clients answered in {honest:?} while {CLIENTS} clients trickle");
+    for took in &honest {
+        assert!(
+            *took < Duration::from_secs(2),
+            "a normal client waited {took:?} while slowloris clients trickled"
+        );
+    }
+
+    let tricklers = trickle.join().expect("trickle thread");
+    let mut not_closed = 0;
+    let mut not_408 = Vec::new();
+    let mut latest = Duration::ZERO;
+    for t in &tricklers {
+        match t.closed_after {
+            None => not_closed += 1,
+            Some(after) => latest = latest.max(after),
+        }
+        let statuses = status_lines(&t.received);
+        if statuses != [408] {
+            not_408.push(format!(
+                "{statuses:?} {:?}",
+                String::from_utf8_lossy(&t.received)
+            ));
+        }
+    }
+    println!(
+        "tricklers: {} closed, last close at {latest:?} (header_timeout {HEADER_TIMEOUT_S} s)",
+        CLIENTS - not_closed
+    );
+    assert_eq!(
+        not_closed, 0,
+        "tricklers still open ~12 s after a {HEADER_TIMEOUT_S} s header_timeout"
+    );
+    assert!(
+        latest < Duration::from_secs(HEADER_TIMEOUT_S + 3),
+        "the last trickler was closed at {latest:?}, long after header_timeout"
+    );
+    // They had started a request, so issue 8 says 408 (a response can still be sent).
+    assert!(
+        not_408.is_empty(),
+        "{} of {CLIENTS} tricklers did not get exactly one 408; first: {}",
+        not_408.len(),
+        not_408[0]
+    );
+    assert_eq!(
+        threads(server.pid()),
+        threads_before,
+        "thread count changed"
+    );
+    assert_still_serves(&server, "/index.html", INDEX, "slowloris");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10,000 idle keep-alive connections
+// ---------------------------------------------------------------------------------------------
+
+/// Sends a GET on each stream, then reads each response (Content-Length framed, a small body).
+fn request_all(streams: &mut [TcpStream], host: &str) -> Result<(), String> {
+    let request = format!("GET /index.html HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    for s in streams.iter_mut() {
+        s.write_all(request.as_bytes())
+            .map_err(|e| format!("write: {e}"))?;
+    }
+    for (i, s) in streams.iter_mut().enumerate() {
+        let got = read_one_small_response(s, Duration::from_secs(20))
+            .map_err(|e| format!("connection {i}: {e}"))?;
+        if got.status != 200 || got.body != INDEX {
+            return Err(format!("connection {i}: status {}", got.status));
+        }
+    }
+    Ok(())
+}
+
+/// Reads exactly one response (head + Content-Length body) from a blocking stream.
+fn read_one_small_response(s: &mut TcpStream, within: Duration) -> Result<Response, String> {
+    let deadline = Instant::now() + within;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 2048];
+    loop {
+        if let Some(end) = find(&buf, b"\r\n\r\n") {
+            let r = parse_response_head(&buf[..end + 4])?;
+            let len: usize = r
+                .header("content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                let (responses, _) = split_responses(&buf, false);
+                return responses
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| "unparsable".to_string());
+            }
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(format!(
+                "timed out with {:?}",
+                String::from_utf8_lossy(&buf)
+            ));
+        }
+        s.set_read_timeout(Some(deadline - now))
+            .map_err(|e| e.to_string())?;
+        match s.read(&mut chunk) {
+            Ok(0) => return Err(format!("closed with {:?}", String::from_utf8_lossy(&buf))),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) => return Err(format!("read: {e}")),
+        }
+    }
+}
+
+#[test]
+fn heavy_ten_thousand_idle_keep_alive_connections_hold_the_same_threads() {
+    const IDLE: usize = 10_000;
+    const BATCH: usize = 500;
+    // The client needs IDLE descriptors, the server as many more; it inherits this limit.
+    let soft = raise_own_nofile(2 * IDLE as u64 + 1_000);
+    assert!(
+        soft >= IDLE as u64 + 500,
+        "RLIMIT_NOFILE hard limit too low for this test: {soft}"
+    );
+    let server = Server::builder()
+        // max_connections defaults to exactly 10,000: the new client below is the 10,001st, so
+        // the limit is set just above what this test holds (the default is what issue 8 leaves open).
+        .config(
+            "[server]\nkeepalive_timeout = 120\nheader_timeout = 120\nmax_connections = 10100\n",
+        )
+        .file("index.html", INDEX)
+        .start();
+    let pid = server.pid();
+    let server_limit = nofile_soft_limit(pid).expect("server's limits");
+    assert!(
+        server_limit >= IDLE as u64 + 100,
+        "the server's RLIMIT_NOFILE soft limit is {server_limit}: it cannot hold {IDLE} connections"
+    );
+    assert_still_serves(&server, "/index.html", INDEX, "start");
+    let threads_before = threads(pid);
+    let rss_before = rss_kib(pid);
+    let fds_before = fd_count(pid);
+    println!("before: threads {threads_before}, RSS {rss_before} KiB, fds {fds_before}");
+
+    let started = Instant::now();
+    let mut held: Vec<TcpStream> = Vec::with_capacity(IDLE);
+    while held.len() < IDLE {
+        assert!(
+            started.elapsed() < Duration::from_secs(45),
+            "only {} connections opened and answered in 45 s",
+            held.len()
+        );
+        let mut batch: Vec<TcpStream> = (0..BATCH.min(IDLE - held.len()))
+            .map(|i| {
+                TcpStream::connect_timeout(&server.addr(), Duration::from_secs(10))
+                    .unwrap_or_else(|e| panic!("connection {} of {IDLE}: {e}", held.len() + i))
+            })
+            .collect();
+        request_all(&mut batch, &server.host())
+            .unwrap_or_else(|e| panic!("after {} connections: {e}", held.len()));
+        held.extend(batch);
+    }
+    let took = started.elapsed();
+    // Let the engine settle before measuring.
+    thread::sleep(Duration::from_millis(500));
+    let threads_held = threads(pid);
+    let rss_held = rss_kib(pid);
+    let fds_held = fd_count(pid);
+    println!(
+        "holding {IDLE} idle keep-alive connections (opened in {took:?}): threads {threads_held}, \
+         RSS {rss_held} KiB (+{} KiB, {:.1} KiB per connection), fds {fds_held}",
+        rss_held.saturating_sub(rss_before),
+        rss_held.saturating_sub(rss_before) as f64 / IDLE as f64
+    );
+    assert!(
+        fds_held >= fds_before + IDLE - 10,
+        "the server does not hold the connections open: {fds_held} fds"
+    );
+    assert_eq!(
+        threads_held, threads_before,
+        "idle connections changed the thread count"
+    );
+    // Bounded memory: an idle connection may keep its buffers, not megabytes.
+    assert!(
+        rss_held.saturating_sub(rss_before) < IDLE as u64 * 48,
+        "RSS grew by {} KiB for {IDLE} idle connections",
+        rss_held - rss_before
+    );
+
+    // A new client is still served promptly, and idle ones still answer.
+    let t0 = Instant::now();
+    assert_still_serves(&server, "/index.html", INDEX, "10,000 idle connections");
+    let new_client = t0.elapsed();
+    println!("a new client answered in {new_client:?}");
+    assert!(
+        new_client < Duration::from_secs(2),
+        "new client took {new_client:?}"
+    );
+    let mut sample: Vec<TcpStream> = held.drain(..).step_by(100).collect();
+    request_all(&mut sample, &server.host()).expect("idle connections answer a second request");
+
+    drop(sample);
+    drop(held);
+    let settled = wait_until(Duration::from_secs(10), || fd_count(pid) <= fds_before + 5);
+    println!(
+        "after closing: threads {}, RSS {} KiB, fds {}",
+        threads(pid),
+        rss_kib(pid),
+        fd_count(pid)
+    );
+    assert!(
+        settled,
+        "server fds did not return near {fds_before}: {}",
+        fd_count(pid)
+    );
+    assert_eq!(threads(pid), threads_before);
+    assert_still_serves(&server, "/index.html", INDEX, "closing 10,000 connections");
+}
+
+// ---------------------------------------------------------------------------------------------
+// max_connections
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn above_max_connections_new_connections_get_503_or_a_prompt_close() {
+    const MAX: usize = 8;
+    let server = Server::builder()
+        .config(&format!(
+            "[server]\nmax_connections = {MAX}\nkeepalive_timeout = 60\nheader_timeout = 60\n"
+        ))
+        .file("index.html", INDEX)
+        .start();
+    let mut held: Vec<TcpStream> = (0..MAX)
+        .map(|_| {
+            TcpStream::connect_timeout(&server.addr(), Duration::from_secs(5)).expect("connect")
+        })
+        .collect();
+    request_all(&mut held, &server.host()).expect("the first max_connections are served");
+
+    let request = format!(
+        "GET /index.html HTTP/1.1\r\nHost: {}\r\n\r\n",
+        server.host()
+    );
+    for extra in 0..3 {
+        let t0 = Instant::now();
+        let got = exchange(
+            server.addr(),
+            request.as_bytes(),
+            Duration::from_secs(2),
+            false,
+        );
+        let took = t0.elapsed();
+        let statuses = status_lines(&got.bytes);
+        println!(
+            "connection {} over the limit: {statuses:?}, closed {} in {took:?}",
+            MAX + 1 + extra,
+            got.closed
+        );
+        assert!(
+            got.closed,
+            "connection {} over max_connections = {MAX} neither answered 503 nor closed within 2 s (got {statuses:?})",
+            MAX + 1 + extra
+        );
+        assert!(
+            statuses.is_empty() || statuses == [503],
+            "over max_connections: expected 503 or a bare close, got {statuses:?}"
+        );
+    }
+
+    // Freeing two slots lets new clients in again.
+    held.truncate(MAX - 2);
+    let served = wait_until(Duration::from_secs(5), || {
+        let got = exchange(
+            server.addr(),
+            request.as_bytes(),
+            Duration::from_secs(1),
+            false,
+        );
+        status_lines(&got.bytes) == [200]
+    });
+    assert!(
+        served,
+        "a client was not served after connections were freed"
+    );
+    // The held ones still work.
+    request_all(&mut held, &server.host()).expect("held connections still served");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients that reset mid-download
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn heavy_five_hundred_clients_resetting_mid_download_leak_nothing() {
+    const CLIENTS: usize = 500;
+    const PARALLEL: usize = 10;
+    let big = pseudo_random_bytes(8 << 20, 5);
+    let server = Server::builder()
+        .file("index.html", INDEX)
+        .file("big.bin", &big)
+        .config("[files]\nallowed_extensions = [\".html\", \".bin\"]\n")
+        .start();
+    let pid = server.pid();
+    // Warm up: complete downloads on several connections at once, so that whatever each worker
+    // caches by design (an open file, a log handle) is in the baseline.
+    let warm: Vec<_> = (0..2 * PARALLEL)
+        .map(|_| {
+            let mut conn = server.connect();
+            conn.send(
+                format!("GET /big.bin HTTP/1.1\r\nHost: {}\r\n\r\n", server.host()).as_bytes(),
+            )
+            .expect("send");
+            conn
+        })
+        .collect();
+    for mut conn in warm {
+        let r = conn.read_response();
+        assert_eq!(r.status, 200);
+        assert!(r.body == big, "the big file is served byte-exact");
+    }
+    thread::sleep(Duration::from_millis(300));
+    let fds_before = fd_count(pid);
+    let fd_list_before = fd_targets(pid);
+    let threads_before = threads(pid);
+    let stderr_before = server.stderr();
+
+    let started = Instant::now();
+    let host = server.host();
+    let addr = server.addr();
+    let workers: Vec<_> = (0..PARALLEL)
+        .map(|w| {
+            let host = host.clone();
+            thread::spawn(move || {
+                let mut reset = 0;
+                for i in 0..CLIENTS / PARALLEL {
+                    let mut s =
+                        TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+                    s.set_read_timeout(Some(Duration::from_secs(10)))
+                        .expect("timeout");
+                    s.write_all(
+                        format!("GET /big.bin HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes(),
+                    )
+                    .expect("send");
+                    // Read part of the body (a varying amount), then vanish with a RST.
+                    let want = 1024 + (w * 7919 + i * 104_729) % (256 * 1024);
+                    let mut got = 0;
+                    let mut chunk = [0u8; 16 * 1024];
+                    while got < want {
+                        match s.read(&mut chunk) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => got += n,
+                        }
+                    }
+                    assert!(
+                        got >= want,
+                        "client {w}/{i}: the download stalled at {got} bytes"
+                    );
+                    rustix::net::sockopt::set_socket_linger(&s, Some(Duration::ZERO))
+                        .expect("SO_LINGER 0");
+                    drop(s);
+                    reset += 1;
+                }
+                reset
+            })
+        })
+        .collect();
+    let resets: usize = workers.into_iter().map(|w| w.join().expect("worker")).sum();
+    println!(
+        "{resets} clients reset mid-download in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(resets, CLIENTS);
+
+    let mut fds_now = fd_count(pid);
+    let back = wait_until(Duration::from_secs(5), || {
+        fds_now = fd_count(pid);
+        fds_now <= fds_before
+    });
+    println!("server fds: baseline {fds_before}, after the resets {fds_now}");
+    assert!(
+        back,
+        "fd leak: {fds_now} open descriptors, baseline {fds_before}\nbefore: {fd_list_before:?}\nafter: {:?}",
+        fd_targets(pid)
+    );
+    assert_eq!(threads(pid), threads_before, "a worker thread was lost");
+
+    let stderr_after = server.stderr();
+    let new_lines = &stderr_after[stderr_before.len()..];
+    let problems = problem_lines(new_lines);
+    assert!(
+        problems.is_empty(),
+        "client resets reached the error log ({} lines), e.g. {:?}",
+        problems.len(),
+        problems.first()
+    );
+    let r = server.get("/big.bin");
+    assert_eq!(r.status, 200);
+    assert!(r.body == big, "big file intact after the resets");
+    assert_still_serves(&server, "/index.html", INDEX, "500 resets");
+}
