@@ -401,6 +401,7 @@ measure() {
     busy1="$(cpu_busy_ticks)"
     times="$(tail -n1 "${out}.time")"
     local -A w=()
+    local k v
     while IFS='=' read -r k v; do w[${k}]="${v}"; done < <("${helper[@]}" wrk "${out}")
     local wall srv_cpu wrk_cpu mib_s rss status=""
     wall="$(awk -v a="${t0}" -v b="${t1}" 'BEGIN {print b - a}')"
