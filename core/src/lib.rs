@@ -2,6 +2,7 @@
 //!
 //! (Crate docs with a runnable example are written when the API lands.)
 #![no_std]
+#![forbid(unsafe_code)]
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,
