@@ -13,6 +13,7 @@
 //!   has no audio/video signatures and reports `undefined/undefined` for any WebM or MP4 file
 //!   (checked directly with sniffpy on these files); `file` confirms WebM and ISO MP4, which is what
 //!   staticd declares.
+//!
 //! Without a Cache-Control rule REDbot adds FRESHNESS_HEURISTIC (caches may pick their own
 //! lifetime from Last-Modified) — the bundled config's rules are there to answer that.
 

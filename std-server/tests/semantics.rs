@@ -357,6 +357,99 @@ fn wait_until_served(server: &Server, path: &str, bytes: &[u8], mtime: Option<u6
     }
 }
 
+#[test]
+fn a_large_file_gets_the_same_content_derived_etag_as_its_copy() {
+    let big = pseudo_random_bytes(3 * 1024 * 1024 + 17, 9);
+    let mut other = big.clone();
+    let middle = other.len() / 2;
+    other[middle] ^= 1;
+    let root = TempDir::new();
+    set_mtime(&root.write("a/big.txt", &big), 0);
+    set_mtime(&root.write("b/big.txt", &big), MTIME);
+    set_mtime(&root.write("c/big.txt", &other), MTIME);
+    let f = serve_root(root, "");
+    let tag = |path: &str| {
+        let r = send_then_probe_head(&f.server, path);
+        strong_etag(&r, path)
+    };
+    assert_eq!(
+        tag("/a/big.txt"),
+        tag("/b/big.txt"),
+        "same 3 MiB, other mtime: one ETag"
+    );
+    assert_ne!(
+        tag("/a/big.txt"),
+        tag("/c/big.txt"),
+        "one bit changed in the middle: another ETag"
+    );
+}
+
+/// HEAD `path` (any file in the root) on a fresh connection.
+fn send_then_probe_head(server: &Server, path: &str) -> Response {
+    let r = send(server, "HEAD", path, &[]);
+    assert_status(&r, 200, &format!("HEAD {path}"));
+    r
+}
+
+#[test]
+fn last_modified_is_never_later_than_date() {
+    // RFC 9110 §8.8.2.1: an origin server MUST NOT send a Last-Modified later than its Date.
+    let root = TempDir::new();
+    set_mtime(
+        &root.write("future.txt", b"from the future\n"),
+        now_unix() + 86_400,
+    );
+    let f = serve_root(root, "");
+    let r = get(&f.server, "/future.txt", &[]);
+    assert_status(&r, 200, "future.txt");
+    let lm = last_modified(&r, "future.txt");
+    let date = parse_imf_fixdate(r.header("date").expect("Date")).expect("Date is IMF-fixdate");
+    assert!(
+        lm <= date,
+        "Last-Modified {:?} is after Date {:?}",
+        r.header("last-modified"),
+        r.header("date")
+    );
+}
+
+#[test]
+fn an_empty_file_has_validators_and_no_satisfiable_int_range() {
+    let root = TempDir::new();
+    set_mtime(&root.write("empty.txt", b""), MTIME);
+    let f = serve_root(root, "");
+    let r = get(&f.server, "/empty.txt", &[]);
+    assert_full(&r, b"", "empty.txt");
+    let etag = strong_etag(&r, "empty.txt");
+    let r304 = get(&f.server, "/empty.txt", &[("If-None-Match", etag.as_str())]);
+    assert_status(&r304, 304, "empty.txt If-None-Match");
+    for range in ["bytes=0-", "bytes=0-0"] {
+        let r = get(&f.server, "/empty.txt", &[("Range", range)]);
+        assert_status(&r, 416, &format!("empty.txt {range}"));
+        assert_eq!(
+            r.header("content-range"),
+            Some("bytes */0"),
+            "empty.txt {range}"
+        );
+    }
+}
+
+#[test]
+fn preconditions_do_not_turn_a_404_into_412_or_304() {
+    // RFC 9110 §13.2.1: preconditions are ignored when the response without them would not be
+    // 2xx or 412.
+    let f = fixture();
+    for (name, value) in [
+        ("If-Match", "*"),
+        ("If-None-Match", "*"),
+        ("If-None-Match", "\"x\""),
+        ("If-Unmodified-Since", DAY_BEFORE),
+        ("If-Modified-Since", DAY_AFTER),
+    ] {
+        let r = get(&f.server, "/missing.txt", &[(name, value)]);
+        assert_status(&r, 404, &format!("missing file with {name}: {value}"));
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // If-None-Match and If-Modified-Since
 // ---------------------------------------------------------------------------------------------
