@@ -5,14 +5,24 @@
 # A library's size means nothing until a linker drops what is unused, so this script generates a
 # tiny `#![no_std] #![no_main]` probe crate under target/core-size/ whose entry point calls the
 # API on opaque inputs (core::hint::black_box), links it with --gc-sections, and reads `.text`.
+# Every input goes through black_box, so no branch of the API is folded away because the probe
+# happened to pass a constant; every public function of the crate is called (error `status()` and
+# `as_str()` included, since a device logs them), all writing goes through one writer type (a device
+# has one transport), and `Multipart::content_length` adds its own counting writer as it does in use.
+# The `Display`/`Debug` impls are not called: a device that formats through `core::fmt` pays for
+# the formatting machinery whatever the core does.
 # Probes:
 #   parser     parse_request only (compare: httparse's request parser, built the same way)
-#   core       every core function a server calls: parse, framing, chunked, path, mime, glob,
-#              preconditions, ranges, multipart, head writer, dates, status, Config::validate
-#   core+serde the same plus Config from postcard (the device's config blob)
+#   core       every public core function: parse and its errors, framing, chunked, path, mime,
+#              glob, preconditions, ranges, Content-Range, multipart, head writer, SliceWriter,
+#              decimal, dates, status, Seconds, Config::default + Config::validate
+#   serde      the same, with the Config read from and written to postcard instead of defaulted
 #   httparse   httparse::Request::parse, for scale
 #
-# Usage: scripts/core-size.sh            (needs the target: rustup target add thumbv7em-none-eabihf)
+# Usage: scripts/core-size.sh                 the table (adds the target with rustup if missing)
+#        scripts/core-size.sh --breakdown [parser|core|serde]
+#                                             where one probe's .text goes, by module and function
+#                                             (needs llvm-objdump and llvm-symbolizer)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -52,6 +62,7 @@ httparse = ["dep:httparse"]
 [dependencies]
 staticd-core = { path = "$repo/core", default-features = false }
 httparse = { version = "1", default-features = false, optional = true }
+embedded-io = { version = "0.7", default-features = false }
 
 [profile.size]
 inherits = "release"
@@ -93,32 +104,55 @@ fn exercise() {
 
 #[cfg(feature = "core")]
 fn exercise() {
+    use embedded_io::Write as _;
     use staticd_core::body::ChunkedDecoder;
+    use staticd_core::range::write_unsatisfied_range;
+    use staticd_core::write::decimal;
     use staticd_core::*;
+
+    // Parsing and message semantics, errors included (a device logs them).
     let mut headers = [Header::EMPTY; 32];
     let config = ParserConfig { max_head_bytes: black_box(8192) };
-    let Ok(Status::Complete((_, req))) = parse_request(&config, black_box(REQUEST), &mut headers)
-    else {
-        return;
+    let req = match parse_request(&config, black_box(REQUEST), &mut headers) {
+        Ok(Status::Complete((_, req))) => req,
+        Ok(Status::Partial) => return,
+        Err(e) => {
+            black_box((e.status(), e.as_str()));
+            return;
+        }
     };
-    black_box(inspect_request(&req).map(|i| i.keep_alive));
+    match inspect_request(&req) {
+        Ok(info) => drop(black_box((info.keep_alive, info.framing, info.host))),
+        Err(e) => drop(black_box((e.status(), e.as_str()))),
+    }
+    black_box((req.method.as_str(), req.version.as_str()));
+    black_box(req.header(black_box("user-agent")));
     black_box(keep_alive(req.version, req.headers));
     let mut chunked = ChunkedDecoder::new();
-    let _ = black_box(chunked.decode(black_box(b"5\r\nhello\r\n0\r\n\r\n")).map(|d| d.consumed));
+    match chunked.decode(black_box(b"5\r\nhello\r\n0\r\n\r\n")) {
+        Ok(d) => drop(black_box((d.consumed, d.data, d.done, chunked.is_done()))),
+        Err(e) => drop(black_box((e.status(), e.as_str()))),
+    }
 
+    // Path, policy and MIME.
     let mut path_buf = [0u8; 256];
     let path = match resolve_target(req.target, &mut path_buf) {
-        Ok(p) => p.path,
+        Ok(p) => black_box(p).path,
         Err(e) => {
             black_box(e.status());
             return;
         }
     };
-    black_box(hidden_segment(path, &[".well-known"]));
+    let exceptions: &[&str] = black_box(&[".well-known"]);
+    black_box(hidden_segment(path, exceptions));
     black_box(mime_for_path(path));
-    black_box(extension_allowed(path, [".html", ".js"]));
+    black_box(mime_for_extension(black_box("JS")));
+    black_box(extension(path));
+    let allowed: &[&str] = black_box(&[".html", ".js"]);
+    black_box(extension_allowed(path, allowed.iter().copied()));
     black_box(glob_match(black_box("assets/**"), path));
 
+    // Conditional requests, ranges and the response head, into one writer type.
     let etag: &[u8] = black_box(b"\"abc\"");
     let v = Validators { etag, last_modified: black_box(1_700_000_000) };
     black_box(evaluate_preconditions(&req, &v));
@@ -126,34 +160,62 @@ fn exercise() {
     let mut out = [0u8; 1024];
     let mut w = SliceWriter::new(&mut out);
     let date = HttpDate::from_unix(black_box(1_795_741_323));
-    if let RangeOutcome::Partial(ranges) = evaluate_range(&req, &v, len) {
-        let mp = Multipart { boundary: "b0undary", content_type: "text/javascript", total_len: len };
-        black_box(mp.content_length(&ranges));
-        for (i, r) in ranges.iter().enumerate() {
-            let _ = mp.write_part_head(&mut w, r, i == 0);
+    match evaluate_range(&req, &v, len) {
+        RangeOutcome::Partial(ranges) => {
+            if let [only] = ranges.as_slice() {
+                black_box(only.len());
+                let _ = only.write_content_range(&mut w, len);
+            }
+            let mp = Multipart {
+                boundary: black_box("b0undary"),
+                content_type: black_box("text/javascript"),
+                total_len: len,
+            };
+            black_box(mp.content_length(&ranges));
+            for (i, r) in ranges.iter().enumerate() {
+                let _ = mp.write_part_head(&mut w, r, i == 0);
+            }
+            let _ = mp.write_closing(&mut w);
         }
-        let _ = mp.write_closing(&mut w);
+        RangeOutcome::NotSatisfiable => {
+            let _ = write_unsatisfied_range(&mut w, len);
+        }
+        RangeOutcome::Full => {}
     }
     let head = ResponseHead {
         status: black_box(StatusCode::OK),
         date: &date,
-        server: "staticd",
-        content_type: Some("text/html; charset=utf-8"),
-        content_length: Some(black_box(1234)),
-        keep_alive: true,
-        extra: b"",
+        server: black_box("staticd"),
+        content_type: black_box(Some("text/html; charset=utf-8")),
+        content_length: black_box(Some(1234)),
+        keep_alive: black_box(true),
+        extra: black_box(b""),
     };
     let _ = head.write_to(&mut w);
-    let _ = write_header(&mut w, "ETag", etag);
-    black_box(w.written());
+    let _ = write_header(&mut w, black_box("ETag"), etag);
+    let _ = black_box(w.write(black_box(b"partial")));
+    let mut digits = [0u8; 20];
+    black_box(decimal(black_box(1234), &mut digits));
+    black_box((w.written(), w.remaining(), w.as_bytes()));
+    w.clear();
+    black_box(w.into_written());
+    black_box((date.as_str(), date.as_bytes()));
     black_box(parse_http_date(black_box(b"Sun, 06 Nov 1994 08:49:37 GMT")));
     black_box(clf_date(black_box(1_795_741_323)));
-    black_box(black_box(StatusCode::NOT_FOUND).reason());
+    let status = black_box(StatusCode::NOT_FOUND);
+    black_box((status.reason(), status.digits(), status.as_u16()));
+    black_box((status.is_success(), status.is_bodiless(), StatusCode::from_u16(black_box(299))));
+
+    // Configuration: a device stores and loads it as postcard (serde) or builds it in code.
+    let timeout = Seconds::from_secs_f64(black_box(0.5));
+    black_box(timeout.map(|t| (t.as_secs_f64(), t.as_duration())));
     #[cfg(feature = "serde")]
     {
         static BLOB: [u8; 8] = [0; 8];
         if let Ok(c) = from_postcard(black_box(&BLOB)) {
             let _ = black_box(c.validate());
+            let mut blob = [0u8; 1024];
+            let _ = black_box(to_postcard(&c, &mut blob).map(|b| b.len()));
         }
     }
     #[cfg(not(feature = "serde"))]
@@ -178,14 +240,15 @@ EOF
 
 cp "$repo/Cargo.lock" "$probe/Cargo.lock"
 
-text_size() {
-    local elf="$1"
+# Size of one section of an ELF (llvm-size, binutils size, or a few lines of Python as a fallback).
+section_size() {
+    local elf="$1" name="$2"
     if command -v llvm-size >/dev/null; then
-        llvm-size -A "$elf" | awk '$1 == ".text" { print $2 }'
+        llvm-size -A "$elf" | awk -v n="$name" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }'
     elif command -v size >/dev/null; then
-        size -A "$elf" | awk '$1 == ".text" { print $2 }'
+        size -A "$elf" | awk -v n="$name" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }'
     else
-        python3 - "$elf" <<'PY'
+        python3 - "$elf" "$name" <<'PY'
 import struct, sys
 data = open(sys.argv[1], "rb").read()
 shoff, = struct.unpack_from("<I", data, 0x20)
@@ -193,31 +256,98 @@ shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x2E)
 def section(i):
     return struct.unpack_from("<IIIIIIIIII", data, shoff + i * shentsize)
 names_off = section(shstrndx)[4]
+size = 0
 for i in range(shnum):
     s = section(i)
     name = data[names_off + s[0]:data.index(b"\0", names_off + s[0])].decode()
-    if name == ".text":
-        print(s[5])
+    if name == sys.argv[2]:
+        size = s[5]
+print(size)
 PY
     fi
 }
 
-declare -A sizes
+build_probe() {
+    local kind="$1" target_dir="$2"
+    (cd "$probe" && CARGO_TARGET_DIR="$target_dir" cargo build --quiet --offline \
+        --profile size --target "$target" --no-default-features --features "$kind")
+}
+
+# --breakdown [KIND]: where the bytes of one probe (default: core) go. The probe is rebuilt with
+# debug info in a separate target dir (debug info does not change the code) and every instruction
+# is charged to the innermost staticd-core function of its inline chain, so library code inlined
+# into a core function (iterators, slice helpers) counts for that function; code outside any
+# core function (compiler built-ins such as memcpy and 64-bit division) is listed by symbol.
+if [[ "${1:-}" == "--breakdown" ]]; then
+    kind="${2:-core}"
+    for tool in llvm-objdump llvm-symbolizer; do
+        command -v "$tool" >/dev/null || { echo "--breakdown needs $tool (apt-get install llvm)" >&2; exit 1; }
+    done
+    echo "building probe with debug info: $kind" >&2
+    CARGO_PROFILE_SIZE_DEBUG=2 build_probe "$kind" "$work/target-debuginfo"
+    python3 - "$work/target-debuginfo/$target/size/probe" "$repo/core/src/" <<'PY'
+import collections, json, re, subprocess, sys
+elf, core_src = sys.argv[1], sys.argv[2]
+disasm = subprocess.run(["llvm-objdump", "-d", "--no-show-raw-insn", "--section=.text", elf],
+                        capture_output=True, text=True, check=True).stdout
+insns, symbol = [], "?"
+for line in disasm.splitlines():
+    if m := re.match(r"^([0-9a-f]+) <(.*)>:", line):
+        symbol = m.group(2)
+    elif m := re.match(r"^\s+([0-9a-f]+):", line):
+        insns.append((int(m.group(1), 16), symbol))
+# Each instruction (or literal pool) runs to the next address; the last one is a 2-byte Thumb op.
+sizes = [b[0] - a[0] for a, b in zip(insns, insns[1:])] + [2]
+query = "\n".join(hex(a) for a, _ in insns)
+frames_out = subprocess.run(["llvm-symbolizer", "--output-style=JSON", "-i", "-f", "-C", "--obj=" + elf],
+                            input=query, capture_output=True, text=True, check=True).stdout.splitlines()
+by_module, by_function = collections.Counter(), collections.Counter()
+for (addr, symbol), size, frames in zip(insns, sizes, frames_out):
+    module = function = None
+    for f in json.loads(frames).get("Symbol", []):
+        if f["FileName"].startswith(core_src):
+            module = f["FileName"][len(core_src):].removesuffix(".rs")
+            function = re.sub(r"::h[0-9a-f]{16}$", "", f["FunctionName"])
+            break
+        if f["FileName"].endswith("probe/src/main.rs"):
+            module = function = "(probe itself)"
+            break
+    if module is None:
+        module = function = "[" + re.sub(r"::h[0-9a-f]{16}$", "", symbol) + "]"
+    by_module[module] += size
+    by_function[function] += size
+print(f"\n.text {sum(sizes)} bytes, by core module (outside any core function: by symbol)")
+for name, size in by_module.most_common():
+    if size >= 32:
+        print(f"{size:7d}  {name}")
+print("\nlargest core functions (with what is inlined into them)")
+for name, size in by_function.most_common(40):
+    print(f"{size:7d}  {name}")
+PY
+    exit 0
+fi
+
+declare -A text rodata
 for probe_kind in parser core serde httparse; do
     echo "building probe: $probe_kind" >&2
-    (cd "$probe" && CARGO_TARGET_DIR="$work/target" cargo build --quiet --offline \
-        --profile size --target "$target" --no-default-features --features "$probe_kind")
+    build_probe "$probe_kind" "$work/target"
     elf="$work/target/$target/size/probe"
-    sizes[$probe_kind]="$(text_size "$elf")"
+    text[$probe_kind]="$(section_size "$elf" .text)"
+    rodata[$probe_kind]="$(section_size "$elf" .rodata)"
 done
 
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 
+row() {
+    printf '| %-38s | %8d | %9s | %8d |\n' "$1" "${text[$2]}" "$(kib "${text[$2]}")" "${rodata[$2]}"
+}
+
 echo
-echo "staticd-core .text on $target (opt-level z, fat LTO, panic=abort), $(rustc --version)"
-printf '| %-38s | %8s | %9s |\n' "probe" "bytes" "KiB"
-printf '|%s|%s|%s|\n' "----------------------------------------" "----------" "-----------"
-printf '| %-38s | %8d | %9s |\n' "request parser (parse_request)" "${sizes[parser]}" "$(kib "${sizes[parser]}")"
-printf '| %-38s | %8d | %9s |\n' "whole core (no features)" "${sizes[core]}" "$(kib "${sizes[core]}")"
-printf '| %-38s | %8d | %9s |\n' "whole core + postcard config (serde)" "${sizes[serde]}" "$(kib "${sizes[serde]}")"
-printf '| %-38s | %8d | %9s |\n' "httparse request parser, for scale" "${sizes[httparse]}" "$(kib "${sizes[httparse]}")"
+echo "staticd-core on $target (opt-level z, fat LTO, panic=abort), $(rustc --version)"
+echo "(.text is the figure the targets are about; .rodata, the tables and strings, also takes flash)"
+printf '| %-38s | %8s | %9s | %8s |\n' "probe" ".text" ".text KiB" ".rodata"
+printf '|%s|%s|%s|%s|\n' "----------------------------------------" "----------" "-----------" "----------"
+row "request parser (parse_request)" parser
+row "whole core (no features)" core
+row "whole core + postcard config (serde)" serde
+row "httparse request parser, for scale" httparse
