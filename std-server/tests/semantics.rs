@@ -1061,6 +1061,48 @@ fn malformed_or_foreign_ranges_are_ignored() {
 }
 
 #[test]
+fn range_numbers_beyond_u64_are_clipped_or_ignored_never_an_error() {
+    // 1*DIGIT has no upper bound (RFC 9110 §14.1.1); a last-pos past the end is clipped, and any
+    // Range may be ignored (§14.2). Neither a 4xx other than 416 nor a 5xx is right.
+    let f = fixture();
+    let file = data();
+    let huge = "99999999999999999999999999";
+    for (range, clipped) in [
+        (format!("bytes=0-{huge}"), Some((0, 999))),
+        (format!("bytes=-{huge}"), Some((0, 999))),
+        (format!("bytes=10-19,20-{huge}"), Some((10, 999))),
+        (format!("bytes={huge}-"), None),
+        (format!("bytes={huge}-{huge}"), None),
+    ] {
+        let r = send_then_probe(&f.server, "GET", "/data.txt", &[("Range", range.as_str())]);
+        match (r.status, clipped) {
+            (200, _) => assert!(r.body == file, "{range}: a 200 carries the file"),
+            (206, Some((start, end))) => {
+                let part_type = get(&f.server, "/data.txt", &[])
+                    .header("content-type")
+                    .expect("Content-Type")
+                    .to_string();
+                let spans = delivered_spans(&r, &file, &part_type, &range);
+                let covered: u64 = spans.iter().map(|(a, b)| b - a + 1).sum();
+                assert_eq!(
+                    (
+                        spans.first().map(|s| s.0),
+                        spans.last().map(|s| s.1),
+                        covered
+                    ),
+                    (Some(start), Some(end), end - start + 1),
+                    "{range}: the clipped range"
+                );
+            }
+            (416, None) => {
+                assert_eq!(r.header("content-range"), Some("bytes */1000"), "{range}")
+            }
+            (status, _) => panic!("{range}: status {status} ({:?})", r.headers),
+        }
+    }
+}
+
+#[test]
 fn head_ignores_range() {
     let f = fixture();
     let r = send_then_probe(&f.server, "HEAD", "/data.txt", &[("Range", "bytes=0-9")]);
@@ -1207,6 +1249,72 @@ fn rules_set_cache_control_and_extra_headers_on_matching_files_only() {
         let etag = strong_etag(&full, path);
         let r = send_then_probe(&f.server, "GET", path, &[("If-None-Match", etag.as_str())]);
         assert_not_modified(&r, &full, &format!("{path} revalidated"));
+    }
+}
+
+#[test]
+fn the_first_matching_rule_sets_cache_control_and_a_leading_slash_anchors() {
+    // config/staticd.toml: "The first matching rule with cache_control sets Cache-Control; every
+    // matching rule adds its headers ... a leading "/" anchors it to the root."
+    let root = TempDir::new();
+    for rel in [
+        "assets/app.js",
+        "assets/app.css",
+        "top.html",
+        "sub/top.html",
+    ] {
+        root.write(rel, b"x\n");
+    }
+    let f = serve_root(
+        root,
+        r#"
+[[rules]]
+pattern = "*.js"
+cache_control = "no-store"
+[rules.headers]
+X-Rule = "js"
+
+[[rules]]
+pattern = "assets/**"
+cache_control = "public, max-age=31536000, immutable"
+[rules.headers]
+X-Assets = "yes"
+
+[[rules]]
+pattern = "/top.html"
+cache_control = "no-cache"
+"#,
+    );
+    let cases: [(&str, Option<&str>, &[(&str, &str)]); 4] = [
+        (
+            "/assets/app.js",
+            Some("no-store"),
+            &[("x-rule", "js"), ("x-assets", "yes")],
+        ),
+        (
+            "/assets/app.css",
+            Some("public, max-age=31536000, immutable"),
+            &[("x-assets", "yes")],
+        ),
+        ("/top.html", Some("no-cache"), &[]),
+        ("/sub/top.html", None, &[]),
+    ];
+    for (path, cache_control, extra) in cases {
+        let r = get(&f.server, path, &[]);
+        assert_status(&r, 200, path);
+        assert_eq!(
+            r.header_all("cache-control"),
+            Vec::from_iter(cache_control),
+            "{path}"
+        );
+        for name in ["x-rule", "x-assets"] {
+            let expected: Vec<&str> = extra
+                .iter()
+                .filter(|(n, _)| *n == name)
+                .map(|(_, v)| *v)
+                .collect();
+            assert_eq!(r.header_all(name), expected, "{path}: {name}");
+        }
     }
 }
 
