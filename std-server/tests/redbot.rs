@@ -121,7 +121,7 @@ fn redbot(url: &str) -> (Value, Vec<Note>) {
     );
     let entry = entries
         .into_iter()
-        .find(|e| e["request"]["url"] == Value::from(url))
+        .find(|e| e["request"]["url"] == url)
         .unwrap_or_else(|| panic!("redbot {url}: no entry for the URL in {har}"));
     let mut notes = Vec::new();
     collect_notes(&entry["_red_messages"], &mut notes);
