@@ -1285,7 +1285,7 @@ pattern = "/top.html"
 cache_control = "no-cache"
 "#,
     );
-    let cases: [(&str, Option<&str>, &[(&str, &str)]); 4] = [
+    let cases: [(&str, Option<&str>, Fields); 4] = [
         (
             "/assets/app.js",
             Some("no-store"),
