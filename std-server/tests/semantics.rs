@@ -369,7 +369,7 @@ fn a_large_file_gets_the_same_content_derived_etag_as_its_copy() {
     set_mtime(&root.write("c/big.txt", &other), MTIME);
     let f = serve_root(root, "");
     let tag = |path: &str| {
-        let r = send_then_probe_head(&f.server, path);
+        let r = head_ok(&f.server, path);
         strong_etag(&r, path)
     };
     assert_eq!(
@@ -385,7 +385,7 @@ fn a_large_file_gets_the_same_content_derived_etag_as_its_copy() {
 }
 
 /// HEAD `path` (any file in the root) on a fresh connection.
-fn send_then_probe_head(server: &Server, path: &str) -> Response {
+fn head_ok(server: &Server, path: &str) -> Response {
     let r = send(server, "HEAD", path, &[]);
     assert_status(&r, 200, &format!("HEAD {path}"));
     r
