@@ -162,20 +162,79 @@ impl Seconds {
         core::time::Duration::from_millis(self.millis as u64)
     }
 
-    /// The duration in seconds as a float (the serialized form).
+    /// The duration in seconds as a float (the serialized form): the `f64` nearest to
+    /// `millis / 1000`, exactly as `f64::from(millis) / 1000.0` gives it.
     pub fn as_secs_f64(self) -> f64 {
-        f64::from(self.millis) / 1000.0
+        // Integer arithmetic only: thumbv7em has no double-precision FPU, and the soft-float
+        // division and conversion would cost a device about 1 KiB of code for this one line.
+        let millis = u64::from(self.millis);
+        if millis == 0 {
+            return 0.0;
+        }
+        // Scale so the top bit is bit 63; the quotient then has 54 or 55 significant bits, one or
+        // two more than the 53 of an f64 mantissa, and the remainder is the sticky bit.
+        let shift = millis.leading_zeros();
+        let (quotient, remainder) = div_1000(millis << shift);
+        let extra = 11 - quotient.leading_zeros(); // 1 or 2 bits below the mantissa
+        let mut mantissa = quotient >> extra;
+        let dropped = quotient & ((1 << extra) - 1);
+        let half = 1 << (extra - 1);
+        // Round to nearest, ties to even (IEEE 754), as the division by 1000.0 would.
+        if dropped > half || (dropped == half && (remainder != 0 || mantissa & 1 == 1)) {
+            mantissa += 1;
+        }
+        // A carry out of the mantissa only changes the exponent: the field below absorbs it.
+        let exponent = u64::from(1075 + extra) - u64::from(shift);
+        f64::from_bits((exponent << 52) + mantissa - (1 << 52))
     }
 
-    /// Converts a number of seconds; `None` for NaN or a negative value.
+    /// Converts a number of seconds, rounding half up to the nearest millisecond and saturating at
+    /// `u32::MAX` milliseconds (+infinity included); `None` for NaN or a negative value.
     pub fn from_secs_f64(secs: f64) -> Option<Self> {
-        if secs.is_nan() || secs < 0.0 {
-            return None;
+        // Integer arithmetic on the IEEE 754 fields: no soft-float code on a device (see above).
+        let bits = secs.to_bits();
+        let exponent = (bits >> 52) & 0x7ff;
+        let fraction = bits & ((1 << 52) - 1);
+        if exponent == 0x7ff && fraction != 0 {
+            return None; // NaN
         }
-        // `as` saturates on overflow (and +inf), which validate() then reports as out of range.
-        let millis = (secs * 1000.0 + 0.5) as u32;
-        Some(Self { millis })
+        if secs.is_sign_negative() {
+            // -0.0 is zero; any other negative value is refused.
+            return (bits << 1 == 0).then_some(Self { millis: 0 });
+        }
+        // secs = significand * 2^(exponent - 1075); subnormals have no implicit bit and exponent 1.
+        let (significand, exponent) = match exponent {
+            0 => (fraction, 1),
+            e => (fraction | (1 << 52), e),
+        };
+        // secs * 1000 = significand * 1000 / 2^shift, and significand * 1000 < 2^63.
+        let scaled = significand * 1000;
+        let millis = match 1075u64.checked_sub(exponent) {
+            // secs >= 2^52 (or infinite): far beyond u32::MAX milliseconds.
+            None | Some(0) => u64::MAX,
+            // scaled < 2^63, so secs * 1000 < 1/2: rounds to zero.
+            Some(64..) => 0,
+            Some(shift) => (scaled >> shift) + ((scaled >> (shift - 1)) & 1),
+        };
+        // Too large for u32 saturates, so validate() reports it with the key's name.
+        Some(Self {
+            millis: u32::try_from(millis).unwrap_or(u32::MAX),
+        })
     }
+}
+
+/// `n / 1000` and `n % 1000` by long division over 16-bit digits, so every step is a 32-bit
+/// division the Cortex-M4 does in hardware instead of a call to the 64-bit division routine.
+fn div_1000(n: u64) -> (u64, u64) {
+    let mut quotient = 0u64;
+    let mut remainder = 0u32;
+    for shift in [48u32, 32, 16, 0] {
+        // remainder < 1000, so this stays below 1000 * 2^16 < 2^32.
+        let digit = (remainder << 16) | ((n >> shift) as u32 & 0xffff);
+        quotient = (quotient << 16) | u64::from(digit / 1000);
+        remainder = digit % 1000;
+    }
+    (quotient, u64::from(remainder))
 }
 
 #[cfg(feature = "serde")]
@@ -657,6 +716,90 @@ mod tests {
             Seconds::from_millis(1500).as_duration(),
             core::time::Duration::from_millis(1500)
         );
+    }
+
+    #[test]
+    fn seconds_to_float_is_the_correctly_rounded_quotient() {
+        // Against the hardware division it replaces: every millisecond up to 200 s, then a spread
+        // to u32::MAX.
+        let mut millis = 0u32;
+        loop {
+            let want = f64::from(millis) / 1000.0;
+            assert_eq!(Seconds::from_millis(millis).as_secs_f64(), want, "{millis}");
+            let step = if millis < 200_000 { 1 } else { 7919 };
+            match millis.checked_add(step) {
+                Some(next) => millis = next,
+                None => break,
+            }
+        }
+        assert_eq!(Seconds::from_millis(u32::MAX).as_secs_f64(), 4_294_967.295);
+        assert_eq!(Seconds::from_millis(1).as_secs_f64(), 0.001);
+    }
+
+    #[test]
+    fn float_to_seconds_rounds_half_up_and_saturates() {
+        // Exact ties (k + 0.5 ms is representable when k + 0.5 = n / 2^j) round up.
+        assert_eq!(
+            Seconds::from_secs_f64(0.0625).map(Seconds::as_millis),
+            Some(63)
+        );
+        assert_eq!(
+            Seconds::from_secs_f64(0.1875).map(Seconds::as_millis),
+            Some(188)
+        );
+        assert_eq!(
+            Seconds::from_secs_f64(-0.0).map(Seconds::as_millis),
+            Some(0)
+        );
+        assert_eq!(
+            Seconds::from_secs_f64(f64::MIN_POSITIVE).map(Seconds::as_millis),
+            Some(0)
+        );
+        assert_eq!(
+            Seconds::from_secs_f64(5e-324).map(Seconds::as_millis),
+            Some(0)
+        );
+        assert_eq!(Seconds::from_secs_f64(-5e-324), None);
+        assert_eq!(Seconds::from_secs_f64(f64::NEG_INFINITY), None);
+        assert_eq!(Seconds::from_secs_f64(-f64::NAN), None);
+        let max = Some(u32::MAX);
+        assert_eq!(
+            Seconds::from_secs_f64(f64::INFINITY).map(Seconds::as_millis),
+            max
+        );
+        assert_eq!(
+            Seconds::from_secs_f64(f64::MAX).map(Seconds::as_millis),
+            max
+        );
+        assert_eq!(
+            Seconds::from_secs_f64(4_294_967.295).map(Seconds::as_millis),
+            max
+        );
+        assert_eq!(
+            Seconds::from_secs_f64(4_294_967.294).map(Seconds::as_millis),
+            Some(u32::MAX - 1)
+        );
+        // Away from ties the float formula it replaces is exact enough to be the oracle: every
+        // k / 1000 and k / 1000 + a third of a millisecond, and a spread of bit patterns.
+        let float_formula = |secs: f64| (secs * 1000.0 + 0.5) as u32;
+        for k in 0..2_000_000u32 {
+            for secs in [f64::from(k) / 1000.0, (f64::from(k) + 0.3) / 1000.0] {
+                let got = Seconds::from_secs_f64(secs).map(Seconds::as_millis);
+                assert_eq!(got, Some(float_formula(secs)), "{secs}");
+            }
+        }
+        let mut bits = 0x3ff0_0000_0000_0001u64;
+        for _ in 0..200_000 {
+            bits = bits
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let secs = f64::from_bits(bits >> 1); // positive, any exponent
+            if secs.is_nan() || ((secs * 1000.0).fract() - 0.5).abs() < 1e-6 {
+                continue;
+            }
+            let got = Seconds::from_secs_f64(secs).map(Seconds::as_millis);
+            assert_eq!(got, Some(float_formula(secs)), "{secs:e}");
+        }
     }
 
     #[test]
