@@ -1,0 +1,532 @@
+//! Issue 5, operations under fault: accept() failing with EMFILE backs off (no busy loop) and
+//! recovers; a file that shrinks, grows or is deleted while it is sent never yields more or fewer
+//! bytes than the Content-Length without a close; an unwritable access log (`/dev/full`) does not stop
+//! the serving and is reported on the error log once, not per request.
+
+mod common;
+mod hardening_support;
+
+use common::*;
+use hardening_support::*;
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const INDEX: &[u8] = b"<!doctype html><p>still here</p>\n";
+
+/// /proc reports CPU times in USER_HZ, which Linux fixes at 100 for user space.
+const TICKS_PER_SECOND: u64 = 100;
+
+// ---------------------------------------------------------------------------------------------
+// EMFILE on accept
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn accept_failing_with_emfile_backs_off_without_a_busy_loop_and_recovers() {
+    use rustix::process::{Pid, Resource, Rlimit, prlimit};
+    let server = Server::builder()
+        .config("[server]\nheader_timeout = 30\nkeepalive_timeout = 30\n")
+        .file("index.html", INDEX)
+        .start();
+    let pid = server.pid();
+    assert_still_serves(&server, "/index.html", INDEX, "start");
+    thread::sleep(Duration::from_millis(200));
+    let fds_before = fd_count(pid) as u64;
+    // Room for a few connections and a file, then accept() fails with EMFILE.
+    let limit = fds_before + 6;
+    let target = Pid::from_raw(pid as i32).expect("pid");
+    let old = prlimit(
+        Some(target),
+        Resource::Nofile,
+        Rlimit {
+            current: Some(limit),
+            maximum: Some(limit),
+        },
+    )
+    .expect("prlimit on the server");
+    println!("server fds {fds_before}, RLIMIT_NOFILE lowered from {old:?} to {limit}");
+
+    // More connections than it can accept; the kernel completes them in the listen backlog.
+    let clients: Vec<TcpStream> = (0..40)
+        .map(|_| {
+            TcpStream::connect_timeout(&server.addr(), Duration::from_secs(5)).expect("connect")
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(500));
+    let fds_full = fd_count(pid);
+    let idle_window = Duration::from_millis(1500);
+    let ticks_start = cpu_ticks(pid);
+    thread::sleep(idle_window);
+    let ticks = cpu_ticks(pid) - ticks_start;
+    let cpu_share = ticks as f64 / (idle_window.as_secs_f64() * TICKS_PER_SECOND as f64);
+    println!(
+        "with accept() failing: server fds {fds_full} (limit {limit}), CPU {ticks} ticks in {idle_window:?} ({:.0}% of a core)",
+        cpu_share * 100.0
+    );
+    assert!(
+        cpu_share < 0.25,
+        "the server spins while accept() fails with EMFILE: {ticks} ticks of CPU in {idle_window:?}"
+    );
+    assert!(server_alive(&server), "the server died on EMFILE");
+
+    // Once the clients leave, descriptors free up and the server serves again.
+    drop(clients);
+    let recovered = wait_until(Duration::from_secs(10), || {
+        let got = exchange(
+            server.addr(),
+            format!(
+                "GET /index.html HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                server.host()
+            )
+            .as_bytes(),
+            Duration::from_secs(2),
+            false,
+        );
+        status_lines(&got.bytes) == [200] && find(&got.bytes, INDEX).is_some()
+    });
+    assert!(
+        recovered,
+        "the server did not serve again within 10 s after EMFILE"
+    );
+    assert_still_serves(&server, "/index.html", INDEX, "EMFILE");
+}
+
+fn server_alive(server: &Server) -> bool {
+    std::fs::read_to_string(format!("/proc/{}/stat", server.pid()))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+// ---------------------------------------------------------------------------------------------
+// A file that changes while it is sent
+// ---------------------------------------------------------------------------------------------
+
+const BIG_LEN: usize = 16 << 20;
+
+/// A client socket with a small receive buffer (set before connect, so the window stays small).
+fn small_window_client(server: &Server) -> TcpStream {
+    use rustix::net::{AddressFamily, SocketType, connect, ipproto, socket, sockopt};
+    let fd = socket(AddressFamily::INET, SocketType::STREAM, Some(ipproto::TCP)).expect("socket");
+    sockopt::set_socket_recv_buffer_size(&fd, 4096).expect("SO_RCVBUF");
+    connect(&fd, &server.addr()).expect("connect");
+    let stream = TcpStream::from(fd);
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    stream
+}
+
+/// How a download ended, judged against its own Content-Length.
+#[derive(Debug, PartialEq, Eq)]
+enum Ending {
+    /// Exactly Content-Length bytes, and nothing after them.
+    Full,
+    /// Fewer bytes, then the connection was closed: allowed.
+    ClosedEarly(usize),
+}
+
+/// Reads the rest of a response whose head is already parsed: `body` holds what arrived with the
+/// head. Fails on bytes beyond Content-Length, on a short body left open, and on bytes within the
+/// first `stable` bytes that differ from `original` (the file as it was when the request was made).
+/// Beyond `stable` nothing is checked: a file shrunk in place may take with it pages that sendfile
+/// had already queued by reference (on tmpfs the rest of a huge page reads back as zeros) — the
+/// writer's race, not the server's.
+fn finish_download(
+    stream: &mut TcpStream,
+    mut body: Vec<u8>,
+    content_length: usize,
+    original: &[u8],
+    stable: usize,
+    what: &str,
+) -> Result<Ending, String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut closed = false;
+    while body.len() < content_length {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(format!(
+                "{what}: {} of {content_length} bytes after 30 s and the connection still open",
+                body.len()
+            ));
+        }
+        stream
+            .set_read_timeout(Some(deadline - now))
+            .map_err(|e| e.to_string())?;
+        match stream.read(&mut chunk) {
+            Ok(0) => {
+                closed = true;
+                break;
+            }
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+                ) =>
+            {
+                closed = true;
+                break;
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Err(format!(
+                    "{what}: {} of {content_length} bytes and the server neither sends nor closes",
+                    body.len()
+                ));
+            }
+            Err(e) => return Err(format!("{what}: read error {e}")),
+        }
+    }
+    if body.len() > content_length {
+        return Err(format!(
+            "{what}: {} bytes sent for a Content-Length of {content_length}",
+            body.len()
+        ));
+    }
+    let common = body.len().min(original.len()).min(stable);
+    if body[..common] != original[..common] || body.len() > original.len() {
+        let at = body
+            .iter()
+            .zip(original)
+            .position(|(a, b)| a != b)
+            .unwrap_or(common);
+        let zeros_after = body[at..].iter().take_while(|&&b| b == 0).count();
+        return Err(format!(
+            "{what}: body differs from the file as requested at byte {at} (got {} of {content_length} bytes, closed: {closed}; {zeros_after} zero bytes from there)",
+            body.len()
+        ));
+    }
+    if closed {
+        return Ok(Ending::ClosedEarly(body.len()));
+    }
+    // Nothing was asked after this response: any further byte is extra.
+    stream
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .map_err(|e| e.to_string())?;
+    match stream.read(&mut chunk) {
+        Ok(n) if n > 0 => Err(format!(
+            "{what}: {n} bytes after the promised {content_length}"
+        )),
+        _ => Ok(Ending::Full),
+    }
+}
+
+/// Requests /big.bin on a small-window socket, reads the head and about 256 KiB slowly, runs
+/// `mutate`, then reads the rest. Returns how it ended.
+fn download_while(
+    server: &Server,
+    original: &[u8],
+    stable: usize,
+    what: &str,
+    mutate: impl FnOnce(),
+) -> Ending {
+    let mut stream = small_window_client(server);
+    stream
+        .write_all(format!("GET /big.bin HTTP/1.1\r\nHost: {}\r\n\r\n", server.host()).as_bytes())
+        .expect("send");
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(p) = find(&buf, b"\r\n\r\n") {
+            break p + 4;
+        }
+        let n = stream.read(&mut chunk).expect("read head");
+        assert!(n > 0, "{what}: closed before the head");
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = parse_response_head(&buf[..head_end]).expect("response head");
+    assert_eq!(head.status, 200, "{what}");
+    let content_length: usize = head
+        .header("content-length")
+        .and_then(|v| v.parse().ok())
+        .expect("Content-Length");
+    assert_eq!(
+        content_length,
+        original.len(),
+        "{what}: length before the change"
+    );
+    let mut body = buf[head_end..].to_vec();
+    // Slowly, so the server is mid-file when the file changes.
+    while body.len() < 256 * 1024 {
+        let n = stream.read(&mut chunk).expect("read body");
+        assert!(
+            n > 0,
+            "{what}: closed at {} bytes before any change",
+            body.len()
+        );
+        body.extend_from_slice(&chunk[..n]);
+        thread::sleep(Duration::from_millis(1));
+    }
+    mutate();
+    let ending = finish_download(&mut stream, body, content_length, original, stable, what)
+        .unwrap_or_else(|e| panic!("{e}"));
+    println!("{what}: {ending:?}");
+    ending
+}
+
+/// A fresh request for /big.bin after the change: the current file whole, or (a stale length) an
+/// early close — never a short body left hanging, never extra bytes.
+fn fresh_download_is_consistent(server: &Server, what: &str) {
+    let current = std::fs::read(server.site().join("big.bin")).unwrap_or_default();
+    let mut stream =
+        TcpStream::connect_timeout(&server.addr(), Duration::from_secs(5)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    stream
+        .write_all(format!("GET /big.bin HTTP/1.1\r\nHost: {}\r\n\r\n", server.host()).as_bytes())
+        .expect("send");
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let head_end = loop {
+        if let Some(p) = find(&buf, b"\r\n\r\n") {
+            break p + 4;
+        }
+        let n = stream
+            .read(&mut chunk)
+            .unwrap_or_else(|e| panic!("{what}: fresh head: {e}"));
+        assert!(n > 0, "{what}: fresh request closed before the head");
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = parse_response_head(&buf[..head_end]).expect("response head");
+    if head.status == 404 {
+        return;
+    }
+    assert_eq!(head.status, 200, "{what}: fresh download status");
+    let content_length: usize = head
+        .header("content-length")
+        .and_then(|v| v.parse().ok())
+        .expect("Content-Length");
+    let ending = finish_download(
+        &mut stream,
+        buf[head_end..].to_vec(),
+        content_length,
+        &current,
+        current.len(),
+        &format!(
+            "{what}, fresh download (Content-Length {content_length}, file {} bytes)",
+            current.len()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    println!(
+        "{what}, fresh download: Content-Length {content_length}, file {}, {ending:?}",
+        current.len()
+    );
+    if ending == Ending::Full {
+        assert_eq!(
+            content_length,
+            current.len(),
+            "{what}: fresh download length"
+        );
+    }
+}
+
+fn big_file_server() -> (Server, Vec<u8>) {
+    let original = pseudo_random_bytes(BIG_LEN, 11);
+    let server = Server::builder()
+        .config("[files]\nallowed_extensions = [\".html\", \".bin\"]\n")
+        .file("index.html", INDEX)
+        .file("big.bin", &original)
+        .start();
+    (server, original)
+}
+
+#[test]
+fn a_file_shrinking_while_sent_ends_in_a_close_not_a_hang_or_padding() {
+    let (server, original) = big_file_server();
+    let path = server.site().join("big.bin");
+    let ending = download_while(&server, &original, 1 << 20, "shrink to 1 MiB", || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_len(1 << 20))
+            .expect("truncate");
+    });
+    assert!(matches!(ending, Ending::ClosedEarly(_) | Ending::Full));
+    fresh_download_is_consistent(&server, "after the shrink");
+    std::fs::write(&path, &original).expect("restore the big file");
+    // A metadata cache may hold the old length for a moment; start from the restored file.
+    let restored = wait_until(Duration::from_secs(5), || {
+        let r = server.request(
+            format!(
+                "HEAD /big.bin HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                server.host()
+            )
+            .as_bytes(),
+        );
+        r.content_length() == Some(BIG_LEN as u64)
+    });
+    assert!(
+        restored,
+        "the restored file's length is not served within 5 s"
+    );
+    let ending = download_while(&server, &original, 0, "shrink to zero", || {
+        std::fs::File::create(&path).expect("truncate to 0");
+    });
+    assert!(matches!(ending, Ending::ClosedEarly(_) | Ending::Full));
+    assert_still_serves(&server, "/index.html", INDEX, "a shrinking file");
+}
+
+#[test]
+fn a_file_shrunk_between_requests_never_leaves_a_short_body_hanging() {
+    // Served once (so any metadata cache holds its length), shrunk, and asked for again at once: the
+    // answer is the new file, or the old length cut short by a close — never a short body on an
+    // open connection.
+    let (server, original) = big_file_server();
+    let path = server.site().join("big.bin");
+    for round in 0..4 {
+        std::fs::write(&path, &original).expect("restore");
+        let restored = wait_until(Duration::from_secs(5), || {
+            let r = server.request(
+                format!(
+                    "HEAD /big.bin HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                    server.host()
+                )
+                .as_bytes(),
+            );
+            r.content_length() == Some(BIG_LEN as u64)
+        });
+        assert!(
+            restored,
+            "round {round}: the restored length is not served within 5 s"
+        );
+        let r = server.get("/big.bin");
+        assert!(
+            r.status == 200 && r.body == original,
+            "round {round}: full download after restoring got {} with {} bytes (Content-Length {:?}), first difference at {:?}",
+            r.status,
+            r.body.len(),
+            r.content_length(),
+            r.body.iter().zip(&original).position(|(a, b)| a != b)
+        );
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_len(1 << 20))
+            .expect("truncate");
+        fresh_download_is_consistent(
+            &server,
+            &format!("round {round}, right after a shrink to 1 MiB"),
+        );
+    }
+    assert_still_serves(&server, "/index.html", INDEX, "shrinks between requests");
+}
+
+#[test]
+fn a_file_growing_while_sent_is_cut_at_its_content_length() {
+    let (server, original) = big_file_server();
+    let path = server.site().join("big.bin");
+    let ending = download_while(&server, &original, BIG_LEN, "grow by 4 MiB", || {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open to append");
+        f.write_all(&pseudo_random_bytes(4 << 20, 12))
+            .expect("append");
+    });
+    assert!(matches!(ending, Ending::ClosedEarly(_) | Ending::Full));
+    fresh_download_is_consistent(&server, "after the growth");
+    assert_still_serves(&server, "/index.html", INDEX, "a growing file");
+}
+
+#[test]
+fn a_file_deleted_or_replaced_while_sent_is_sent_whole_or_closed() {
+    let (server, original) = big_file_server();
+    let path = server.site().join("big.bin");
+    let ending = download_while(&server, &original, BIG_LEN, "delete", || {
+        std::fs::remove_file(&path).expect("delete");
+    });
+    assert!(matches!(ending, Ending::ClosedEarly(_) | Ending::Full));
+    let r = server.get("/big.bin");
+    assert_eq!(r.status, 404, "a deleted file is gone");
+
+    // Replaced by rename (a new inode) with other bytes of the same length.
+    std::fs::write(&path, &original).expect("restore");
+    let replacement = pseudo_random_bytes(BIG_LEN, 13);
+    let staged = server.dir().join("big.staged");
+    std::fs::write(&staged, &replacement).expect("stage");
+    let ending = download_while(&server, &original, BIG_LEN, "replace by rename", || {
+        std::fs::rename(&staged, &path).expect("rename over");
+    });
+    assert!(matches!(ending, Ending::ClosedEarly(_) | Ending::Full));
+    fresh_download_is_consistent(&server, "after the replacement");
+    assert_still_serves(&server, "/index.html", INDEX, "a deleted file");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unwritable access log
+// ---------------------------------------------------------------------------------------------
+
+/// Error-log lines about the access log failing to be written.
+fn access_log_problem_lines(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            ["access", "/dev/full", "no space", "os error 28", "enospc"]
+                .iter()
+                .any(|w| l.contains(w))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn an_unwritable_access_log_is_reported_once_and_serving_goes_on() {
+    let server = Server::builder()
+        .config("[log]\naccess_log = \"/dev/full\"\n")
+        .file("index.html", INDEX)
+        .start();
+    // Requests over about 3.5 s, so the log thread tries (and fails) to flush several times.
+    let started = Instant::now();
+    let mut served = 0;
+    for i in 0..70 {
+        if i % 2 == 0 {
+            assert_still_serves(&server, "/index.html", INDEX, "an access-log write failure");
+        } else {
+            let mut conn = server.connect();
+            conn.send(
+                format!(
+                    "GET /index.html HTTP/1.1\r\nHost: {}\r\n\r\n",
+                    server.host()
+                )
+                .as_bytes(),
+            )
+            .expect("send");
+            for _ in 0..3 {
+                let r = conn.read_response();
+                assert_eq!(r.status, 200);
+                conn.send(
+                    format!(
+                        "GET /index.html HTTP/1.1\r\nHost: {}\r\n\r\n",
+                        server.host()
+                    )
+                    .as_bytes(),
+                )
+                .expect("send on keep-alive");
+            }
+            let r = conn.read_response();
+            assert_eq!(r.status, 200);
+        }
+        served += 1;
+        thread::sleep(Duration::from_millis(50));
+    }
+    thread::sleep(Duration::from_millis(1500));
+    println!(
+        "{served} rounds of requests answered in {:?} with access_log = /dev/full",
+        started.elapsed()
+    );
+    let stderr = server.stderr();
+    let problems = access_log_problem_lines(&stderr);
+    println!("error log:\n{stderr}");
+    assert_eq!(
+        problems.len(),
+        1,
+        "the unwritable access log must be reported exactly once, got {} lines:\n{stderr}",
+        problems.len()
+    );
+    assert!(server_alive(&server));
+    assert_still_serves(&server, "/index.html", INDEX, "the access-log report");
+}
