@@ -336,6 +336,9 @@ impl Conn {
             if let Some(buf) = self.input.buf.take() {
                 ctx.bufs.put(buf);
             }
+            if self.output.bytes.capacity() > 0 && self.output.is_empty() {
+                ctx.out_bufs.put(std::mem::take(&mut self.output.bytes));
+            }
             self.ensure_timer(TimerKind::Idle, token, ctx);
         } else {
             self.idle_deadline = None;
@@ -439,6 +442,9 @@ impl Conn {
         self.idle_deadline = None;
         self.requests = self.requests.saturating_add(1);
         let keep_alive = info.keep_alive && self.requests < ctx.keepalive_requests && !ctx.stopping;
+        if self.output.bytes.capacity() == 0 {
+            self.output.bytes = ctx.out_bufs.take();
+        }
         let mut env = Env {
             files: &mut ctx.files,
             date: &ctx.date,
@@ -505,6 +511,9 @@ impl Conn {
 
     /// Answers with an error page and closes after it: the framing can no longer be trusted.
     fn answer_error(&mut self, status: StatusCode, ctx: &mut Ctx<'_>) {
+        if self.output.bytes.capacity() == 0 {
+            self.output.bytes = ctx.out_bufs.take();
+        }
         let pending = self.input.pending();
         let reply: Reply = respond::error_page_with(
             status,
@@ -585,14 +594,19 @@ impl Conn {
                 count,
             ) {
                 // The file shrank under us: the promised length cannot be kept, so the only honest
-                // end is to close (issue 5).
-                Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank")),
-                Ok(n) => {
-                    *sent += n;
-                    if n < count {
-                        self.writable = false;
-                    }
+                // end is to close (issue 5). sendfile queues page-cache references, so bytes already queued
+                // may show the truncation too: abort with a reset (SO_LINGER 0), which discards the
+                // unsent queue instead of delivering it before a FIN.
+                Ok(0) => {
+                    let _ = rustix::net::sockopt::set_socket_linger(
+                        &self.stream,
+                        Some(std::time::Duration::ZERO),
+                    );
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank"));
                 }
+                // A short sendfile may mean a full socket or the end of a file that shrank: only
+                // the next call (EAGAIN or 0) tells which, so no readiness is assumed here.
+                Ok(n) => *sent += n,
                 Err(rustix::io::Errno::INTR) => {}
                 Err(rustix::io::Errno::AGAIN) => self.writable = false,
                 Err(e) => return Err(e.into()),
@@ -619,6 +633,9 @@ impl Conn {
     pub fn release(&mut self, ctx: &mut Ctx<'_>) {
         if let Some(buf) = self.input.buf.take() {
             ctx.bufs.put(buf);
+        }
+        if self.output.bytes.capacity() > 0 {
+            ctx.out_bufs.put(std::mem::take(&mut self.output.bytes));
         }
     }
 }

@@ -105,6 +105,29 @@ impl BufPool {
     }
 }
 
+/// Output buffers, lent to connections while they have a response to send, so an idle connection
+/// holds no buffer whatever it fetched last.
+#[derive(Default)]
+pub struct OutPool {
+    free: Vec<Vec<u8>>,
+}
+
+impl OutPool {
+    pub fn take(&mut self) -> Vec<u8> {
+        self.free
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(16 * 1024))
+    }
+
+    pub fn put(&mut self, mut buf: Vec<u8>) {
+        // A buffer grown by a large pipelined batch is dropped rather than kept forever.
+        if self.free.len() < POOLED_BUFFERS && buf.capacity() <= 256 * 1024 {
+            buf.clear();
+            self.free.push(buf);
+        }
+    }
+}
+
 /// A worker's state shared by all its connections.
 pub struct Ctx<'s> {
     pub files: FileCache,
@@ -116,6 +139,7 @@ pub struct Ctx<'s> {
     pub now_ms: u64,
     pub log: AccessBatch,
     pub bufs: BufPool,
+    pub out_bufs: OutPool,
     pub path_buf: Box<[u8]>,
     pub scratch: Vec<u8>,
     pub stopping: bool,
@@ -403,6 +427,7 @@ fn worker(
             size: max_request_bytes,
             free: Vec::new(),
         },
+        out_bufs: OutPool::default(),
         path_buf: vec![0u8; max_request_bytes].into_boxed_slice(),
         scratch: Vec::with_capacity(1024),
         stopping: false,

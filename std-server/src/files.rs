@@ -177,8 +177,12 @@ impl FileCache {
         if trailing_slash {
             self.key_buf.push('/');
         }
+        // Bodies sent from disk (over SMALL_BODY_BYTES) are checked on every request: a lookup
+        // costs little next to the transfer, and a stale length there would promise bytes the
+        // file no longer has. Small in-memory bodies are consistent by construction.
         if let Some(entry) = self.entries.get(self.key_buf.as_str())
             && now_ms.saturating_sub(entry.checked_ms) < REVALIDATE_MS
+            && !matches!(&entry.found, Lookup::File(v) if matches!(v.body, Body::Disk(_)))
         {
             return entry.found.clone();
         }
@@ -369,7 +373,11 @@ impl FileCache {
             };
             (Body::Disk(Rc::new(file)), etag, key.size)
         };
-        let last_modified = u64::try_from(key.mtime_secs).unwrap_or(0);
+        // RFC 9110 §8.8.2.1: never later than Date; a future mtime is clamped to now (and the
+        // version is re-rendered when the file changes again).
+        let last_modified = u64::try_from(key.mtime_secs)
+            .unwrap_or(0)
+            .min(crate::log::unix_now());
         let content_type = extension(served)
             .and_then(mime_for_extension)
             .unwrap_or("application/octet-stream");
