@@ -174,7 +174,7 @@ impl Seconds {
         // Scale so the top bit is bit 63; the quotient then has 54 or 55 significant bits, one or
         // two more than the 53 of an f64 mantissa, and the remainder is the sticky bit.
         let shift = millis.leading_zeros();
-        let (quotient, remainder) = div_1000(millis << shift);
+        let (quotient, remainder) = crate::write::div_rem_small(millis << shift, 1000);
         let extra = 11 - quotient.leading_zeros(); // 1 or 2 bits below the mantissa
         let mut mantissa = quotient >> extra;
         let dropped = quotient & ((1 << extra) - 1);
@@ -221,20 +221,6 @@ impl Seconds {
             millis: u32::try_from(millis).unwrap_or(u32::MAX),
         })
     }
-}
-
-/// `n / 1000` and `n % 1000` by long division over 16-bit digits, so every step is a 32-bit
-/// division the Cortex-M4 does in hardware instead of a call to the 64-bit division routine.
-fn div_1000(n: u64) -> (u64, u64) {
-    let mut quotient = 0u64;
-    let mut remainder = 0u32;
-    for shift in [48u32, 32, 16, 0] {
-        // remainder < 1000, so this stays below 1000 * 2^16 < 2^32.
-        let digit = (remainder << 16) | ((n >> shift) as u32 & 0xffff);
-        quotient = (quotient << 16) | u64::from(digit / 1000);
-        remainder = digit % 1000;
-    }
-    (quotient, u64::from(remainder))
 }
 
 #[cfg(feature = "serde")]

@@ -2,39 +2,30 @@
 //!
 //! The core has no clock: the caller passes the time. Dates are UTC; the calendar arithmetic is the
 //! proleptic Gregorian "days from civil" algorithm (H. Hinnant), so no tables and no floating point.
+//! All of it runs on `u32` (days since 1970 stay below 2^22 up to year 9999): a 32-bit device then
+//! never calls the 64-bit division routine, which alone is close to 1 KiB of code.
 
 /// The largest Unix time with a four-digit year: 9999-12-31T23:59:59Z. Later times are clamped to it.
 pub const MAX_UNIX_SECS: u64 = 253_402_300_799;
 
-const SECS_PER_DAY: u64 = 86_400;
-const DAY_NAMES: [&[u8; 3]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
-const LONG_DAY_NAMES: [&[u8]; 7] = [
-    b"Sunday",
-    b"Monday",
-    b"Tuesday",
-    b"Wednesday",
-    b"Thursday",
-    b"Friday",
-    b"Saturday",
-];
-const MONTH_NAMES: [&[u8; 3]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+/// The day and month names, three letters each, packed: one compare loop serves both.
+const DAY_NAMES: &[u8; 21] = b"SunMonTueWedThuFriSat";
+const MONTH_NAMES: &[u8; 36] = b"JanFebMarAprMayJunJulAugSepOctNovDec";
+/// What follows the three-letter day name in the long names of rfc850-date (`Sun` + `day`).
+const LONG_DAY_SUFFIXES: [&[u8]; 7] = [
+    b"day", b"day", b"sday", b"nesday", b"rsday", b"day", b"urday",
 ];
 
-/// A broken-down UTC time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Civil {
-    year: u32,
-    month: u32, // 1..=12
-    day: u32,   // 1..=31
-    hour: u32,
-    minute: u32,
-    second: u32,
-    weekday: usize, // 0 = Sunday
+/// The three-letter name number `index` of a packed name table.
+fn name(table: &[u8], index: u32) -> &[u8] {
+    table
+        .chunks_exact(3)
+        .nth(index as usize)
+        .unwrap_or_default()
 }
 
-/// Days since 1970-01-01 to a (year, month, day); valid for every `days` below `MAX_UNIX_SECS / 86400`.
-fn civil_from_days(days: u64) -> (u32, u32, u32) {
+/// Days since 1970-01-01 to (year, month 1..=12, day 1..=31); exact for every day up to year 9999.
+fn civil_from_days(days: u32) -> (u32, u32, u32) {
     // Shift the epoch to 0000-03-01 so leap days fall at the end of a year; 719_468 is its distance.
     let z = days + 719_468;
     let era = z / 146_097;
@@ -44,81 +35,74 @@ fn civil_from_days(days: u64) -> (u32, u32, u32) {
     let mp = (5 * doy + 2) / 153; // [0, 11], March = 0
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    // Bounded by MAX_UNIX_SECS: year <= 9999, so the narrowing is lossless.
-    (year as u32, month as u32, day as u32)
+    (yoe + era * 400 + u32::from(month <= 2), month, day)
 }
 
-/// (year, month, day) to days since 1970-01-01; `None` before 1970.
-fn days_from_civil(year: u32, month: u32, day: u32) -> Option<u64> {
-    let y = u64::from(year) - u64::from(month <= 2);
+/// (year >= 1970, month 1..=12, day 1..=31) to days since 1970-01-01.
+fn days_from_civil(year: u32, month: u32, day: u32) -> u32 {
+    let y = year - u32::from(month <= 2);
     let era = y / 400;
     let yoe = y - era * 400;
-    let m = u64::from(month);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + u64::from(day) - 1;
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe).checked_sub(719_468)
-}
-
-fn is_leap(year: u32) -> bool {
-    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
+    // year >= 1970 keeps this at or above 1970-01-01, so it never goes below zero.
+    (era * 146_097 + doe).saturating_sub(719_468)
 }
 
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if is_leap(year) => 29,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
 }
 
+/// A broken-down UTC time: year, month (1..=12), day, hour, minute, second, weekday (0 = Sunday).
+struct Civil([u32; 7]);
+
 fn to_civil(secs: u64) -> Civil {
+    // 86_400 = 2^7 * 675: dividing by 2^7 first brings the clamped time under 2^31, so the rest
+    // is 32-bit division (floor(floor(x / a) / b) = floor(x / (a * b))).
     let secs = secs.min(MAX_UNIX_SECS);
-    let days = secs / SECS_PER_DAY;
-    let rem = secs % SECS_PER_DAY;
+    let units = (secs >> 7) as u32;
+    let days = units / 675;
+    let rem = (units % 675) * 128 + (secs as u32 & 127);
     let (year, month, day) = civil_from_days(days);
-    Civil {
+    // 1970-01-01 was a Thursday.
+    Civil([
         year,
         month,
         day,
-        hour: (rem / 3600) as u32,
-        minute: (rem / 60 % 60) as u32,
-        second: (rem % 60) as u32,
-        // 1970-01-01 was a Thursday.
-        weekday: ((days + 4) % 7) as usize,
-    }
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        (days + 4) % 7,
+    ])
 }
 
-/// Writes `value` as `N` zero-padded decimal digits into `out` (an exact-length slice).
-fn put_digits(out: &mut [u8], mut value: u32) {
-    for b in out.iter_mut().rev() {
-        *b = b'0' + (value % 10) as u8;
-        value /= 10;
+/// Fills a date template: for each (offset, width, field of `Civil`), the field in decimal,
+/// zero-padded; width 3 means a month name. One loop for both date formats.
+fn render(out: &mut [u8], civil: &Civil, layout: &[(u8, u8, u8)]) {
+    for &(at, width, field) in layout {
+        let value = civil.0.get(usize::from(field)).copied().unwrap_or(0);
+        let at = usize::from(at);
+        let Some(dst) = out.get_mut(at..at + usize::from(width)) else {
+            continue;
+        };
+        if width == 3 {
+            dst.copy_from_slice(name(MONTH_NAMES, value.wrapping_sub(1)));
+        } else {
+            let mut value = value;
+            for b in dst.iter_mut().rev() {
+                *b = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        }
     }
-}
-
-fn put(out: &mut [u8], at: usize, bytes: &[u8]) {
-    if let Some(dst) = at
-        .checked_add(bytes.len())
-        .and_then(|end| out.get_mut(at..end))
-    {
-        dst.copy_from_slice(bytes);
-    }
-}
-
-fn put_num(out: &mut [u8], at: usize, width: usize, value: u32) {
-    if let Some(dst) = at.checked_add(width).and_then(|end| out.get_mut(at..end)) {
-        put_digits(dst, value);
-    }
-}
-
-fn month_name(month: u32) -> &'static [u8; 3] {
-    MONTH_NAMES
-        .get((month as usize).wrapping_sub(1))
-        .copied()
-        .unwrap_or(b"Jan")
 }
 
 /// An IMF-fixdate (RFC 9110 §5.6.7), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`: always 29 ASCII bytes.
@@ -131,17 +115,21 @@ impl HttpDate {
     pub fn from_unix(secs: u64) -> Self {
         let c = to_civil(secs);
         let mut out = *b"Thu, 01 Jan 1970 00:00:00 GMT";
-        put(
+        if let (Some(dst), [.., weekday]) = (out.get_mut(..3), c.0) {
+            dst.copy_from_slice(name(DAY_NAMES, weekday));
+        }
+        render(
             &mut out,
-            0,
-            DAY_NAMES.get(c.weekday).copied().unwrap_or(b"Thu"),
+            &c,
+            &[
+                (5, 2, 2),
+                (8, 3, 1),
+                (12, 4, 0),
+                (17, 2, 3),
+                (20, 2, 4),
+                (23, 2, 5),
+            ],
         );
-        put_num(&mut out, 5, 2, c.day);
-        put(&mut out, 8, month_name(c.month));
-        put_num(&mut out, 12, 4, c.year);
-        put_num(&mut out, 17, 2, c.hour);
-        put_num(&mut out, 20, 2, c.minute);
-        put_num(&mut out, 23, 2, c.second);
         Self(out)
     }
 
@@ -178,14 +166,16 @@ impl defmt::Format for HttpDate {
 
 /// The Common Log Format date, e.g. `27/Nov/2026:01:02:03 +0000` (always UTC, 26 bytes).
 pub fn clf_date(secs: u64) -> [u8; 26] {
-    let c = to_civil(secs);
     let mut out = *b"01/Jan/1970:00:00:00 +0000";
-    put_num(&mut out, 0, 2, c.day);
-    put(&mut out, 3, month_name(c.month));
-    put_num(&mut out, 7, 4, c.year);
-    put_num(&mut out, 12, 2, c.hour);
-    put_num(&mut out, 15, 2, c.minute);
-    put_num(&mut out, 18, 2, c.second);
+    let layout = [
+        (0, 2, 2),
+        (3, 3, 1),
+        (7, 4, 0),
+        (12, 2, 3),
+        (15, 2, 4),
+        (18, 2, 5),
+    ];
+    render(&mut out, &to_civil(secs), &layout);
     out
 }
 
@@ -194,122 +184,44 @@ struct Cursor<'a> {
     rest: &'a [u8],
 }
 
-impl<'a> Cursor<'a> {
+impl Cursor<'_> {
     fn literal(&mut self, lit: &[u8]) -> Option<()> {
         self.rest = self.rest.strip_prefix(lit)?;
         Some(())
     }
 
+    /// Exactly `n` (at most 4) ASCII digits.
     fn digits(&mut self, n: usize) -> Option<u32> {
         let (head, tail) = self.rest.split_at_checked(n)?;
-        let mut value: u32 = 0;
+        let mut value = 0;
         for &b in head {
-            if !b.is_ascii_digit() {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
                 return None;
             }
-            value = value.checked_mul(10)?.checked_add(u32::from(b - b'0'))?;
+            value = value * 10 + u32::from(digit);
         }
         self.rest = tail;
         Some(value)
     }
 
-    fn one_of(&mut self, names: &[&[u8]]) -> Option<usize> {
-        let i = names.iter().position(|n| self.rest.starts_with(n))?;
-        let len = names.get(i)?.len();
-        self.rest = self.rest.get(len..)?;
-        Some(i)
-    }
-
-    fn month(&mut self) -> Option<u32> {
-        let names: [&[u8]; 12] = MONTH_NAMES.map(|m| m.as_slice());
-        let i = self.one_of(&names)?;
-        Some(i as u32 + 1)
+    /// One of the three-letter names of a packed table (case-sensitive): its index.
+    fn name(&mut self, table: &[u8]) -> Option<u32> {
+        let (head, tail) = self.rest.split_at_checked(3)?;
+        let index = table.chunks_exact(3).position(|n| n == head)?;
+        self.rest = tail;
+        Some(index as u32)
     }
 
     /// `time-of-day = hour ":" minute ":" second` (RFC 9110 §5.6.7); a leap second 60 is accepted.
-    fn time_of_day(&mut self) -> Option<(u32, u32, u32)> {
+    fn time_of_day(&mut self) -> Option<u32> {
         let hour = self.digits(2)?;
         self.literal(b":")?;
         let minute = self.digits(2)?;
         self.literal(b":")?;
         let second = self.digits(2)?;
-        (hour <= 23 && minute <= 59 && second <= 60).then_some((hour, minute, second))
+        (hour <= 23 && minute <= 59 && second <= 60).then_some(hour * 3600 + minute * 60 + second)
     }
-
-    fn end(&self) -> Option<()> {
-        self.rest.is_empty().then_some(())
-    }
-}
-
-fn to_unix(year: u32, month: u32, day: u32, (h, m, s): (u32, u32, u32)) -> Option<u64> {
-    if day == 0 || day > days_in_month(year, month) || year > 9999 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day)?;
-    let secs = days
-        .checked_mul(SECS_PER_DAY)?
-        .checked_add(u64::from(h) * 3600 + u64::from(m) * 60 + u64::from(s))?;
-    Some(secs)
-}
-
-/// `IMF-fixdate = day-name "," SP date1 SP time-of-day SP GMT`, `date1 = day SP month SP year`.
-fn imf_fixdate(value: &[u8]) -> Option<u64> {
-    let mut c = Cursor { rest: value };
-    let names: [&[u8]; 7] = DAY_NAMES.map(|d| d.as_slice());
-    c.one_of(&names)?;
-    c.literal(b", ")?;
-    let day = c.digits(2)?;
-    c.literal(b" ")?;
-    let month = c.month()?;
-    c.literal(b" ")?;
-    let year = c.digits(4)?;
-    c.literal(b" ")?;
-    let time = c.time_of_day()?;
-    c.literal(b" GMT")?;
-    c.end()?;
-    to_unix(year, month, day, time)
-}
-
-/// `rfc850-date = day-name-l "," SP date2 SP time-of-day SP GMT`, `date2 = day "-" month "-" 2DIGIT`.
-///
-/// RFC 9110 §5.6.7 reads a two-digit year more than 50 years ahead of now as the past century. The
-/// core has no clock, so it uses the fixed POSIX pivot: 70–99 are 19xx, 00–69 are 20xx.
-fn rfc850_date(value: &[u8]) -> Option<u64> {
-    let mut c = Cursor { rest: value };
-    c.one_of(&LONG_DAY_NAMES)?;
-    c.literal(b", ")?;
-    let day = c.digits(2)?;
-    c.literal(b"-")?;
-    let month = c.month()?;
-    c.literal(b"-")?;
-    let yy = c.digits(2)?;
-    c.literal(b" ")?;
-    let time = c.time_of_day()?;
-    c.literal(b" GMT")?;
-    c.end()?;
-    let year = if yy >= 70 { 1900 + yy } else { 2000 + yy };
-    to_unix(year, month, day, time)
-}
-
-/// `asctime-date = day-name SP date3 SP time-of-day SP year`, `date3 = month SP ( 2DIGIT / ( SP DIGIT ))`.
-fn asctime_date(value: &[u8]) -> Option<u64> {
-    let mut c = Cursor { rest: value };
-    let names: [&[u8]; 7] = DAY_NAMES.map(|d| d.as_slice());
-    c.one_of(&names)?;
-    c.literal(b" ")?;
-    let month = c.month()?;
-    c.literal(b" ")?;
-    let day = if c.literal(b" ").is_some() {
-        c.digits(1)?
-    } else {
-        c.digits(2)?
-    };
-    c.literal(b" ")?;
-    let time = c.time_of_day()?;
-    c.literal(b" ")?;
-    let year = c.digits(4)?;
-    c.end()?;
-    to_unix(year, month, day, time)
 }
 
 /// Parses an HTTP date in any of the three formats of RFC 9110 §5.6.7 (IMF-fixdate, rfc850,
@@ -318,10 +230,60 @@ fn asctime_date(value: &[u8]) -> Option<u64> {
 /// Strict: names are case-sensitive as the grammar says, no extra whitespace, the day must exist in
 /// its month. The weekday name must be a real one but is not checked against the date, as other
 /// recipients do. `None` for anything else, and for dates before 1970 (not representable).
+///
+/// ```text
+/// IMF-fixdate  = day-name "," SP day SP month SP year SP time-of-day SP GMT
+/// rfc850-date  = day-name-l "," SP day "-" month "-" 2DIGIT SP time-of-day SP GMT
+/// asctime-date = day-name SP month SP ( 2DIGIT / ( SP DIGIT ) ) SP time-of-day SP year
+/// ```
+/// The three share the day name's first three letters; the byte after them tells them apart.
+///
+/// rfc850's two-digit year: RFC 9110 §5.6.7 reads one more than 50 years ahead of now as the
+/// past century. The core has no clock, so it uses the fixed POSIX pivot: 70–99 are 19xx, 00–69
+/// are 20xx.
 pub fn parse_http_date(value: &[u8]) -> Option<u64> {
-    imf_fixdate(value)
-        .or_else(|| rfc850_date(value))
-        .or_else(|| asctime_date(value))
+    let mut c = Cursor { rest: value };
+    let weekday = c.name(DAY_NAMES)?;
+    let (day, month, year, time);
+    if c.literal(b", ").is_some() {
+        day = c.digits(2)?;
+        c.literal(b" ")?;
+        month = c.name(MONTH_NAMES)?;
+        c.literal(b" ")?;
+        year = c.digits(4)?;
+        c.literal(b" ")?;
+        time = c.time_of_day()?;
+        c.literal(b" GMT")?;
+    } else if c.literal(b" ").is_some() {
+        month = c.name(MONTH_NAMES)?;
+        c.literal(b" ")?;
+        day = match c.literal(b" ") {
+            Some(()) => c.digits(1)?,
+            None => c.digits(2)?,
+        };
+        c.literal(b" ")?;
+        time = c.time_of_day()?;
+        c.literal(b" ")?;
+        year = c.digits(4)?;
+    } else {
+        c.literal(LONG_DAY_SUFFIXES.get(weekday as usize)?)?;
+        c.literal(b", ")?;
+        day = c.digits(2)?;
+        c.literal(b"-")?;
+        month = c.name(MONTH_NAMES)?;
+        c.literal(b"-")?;
+        let yy = c.digits(2)?;
+        year = if yy >= 70 { 1900 + yy } else { 2000 + yy };
+        c.literal(b" ")?;
+        time = c.time_of_day()?;
+        c.literal(b" GMT")?;
+    }
+    let month = month + 1;
+    if !c.rest.is_empty() || year < 1970 || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    Some(u64::from(days) * 86_400 + u64::from(time))
 }
 
 #[cfg(test)]
@@ -386,6 +348,21 @@ mod tests {
                 assert_eq!(parse_http_date(d.as_bytes()), Some(t), "{d}");
             }
             secs += 86_400;
+        }
+    }
+
+    #[test]
+    fn round_trips_a_spread_of_times_to_year_9999() {
+        let mut secs = 0u64;
+        while secs <= MAX_UNIX_SECS {
+            let d = HttpDate::from_unix(secs);
+            assert_eq!(parse_http_date(d.as_bytes()), Some(secs), "{d}");
+            let clf = clf_date(secs);
+            assert_eq!(&clf[..2], &d.as_bytes()[5..7]);
+            assert_eq!(&clf[3..6], &d.as_bytes()[8..11]);
+            let year_and_time = std::format!("{}:{}", &d.as_str()[12..16], &d.as_str()[17..25]);
+            assert_eq!(&clf[7..20], year_and_time.as_bytes());
+            secs += 1_234_567 * 97;
         }
     }
 
@@ -473,6 +450,16 @@ mod tests {
             b"1994-11-06T08:49:37Z",
             b"784111777",
             b"Sun, 06 Nov 1994 08:49:37 GMT\0",
+            b"Sat, 01 Jan 0000 00:00:00 GMT",
+            b"Mon, 01 Mar 0000 00:00:00 GMT",
+            b"Fri, 31 Dec 1969 23:59:59 GMT",
+            b"Sat Jan  1 00:00:00 0000",
+            b"Sunday, 06-Nov-94 08:49:37 GMT ",
+            b"Sunday 06-Nov-94 08:49:37 GMT",
+            b"Sunday, 06 Nov 1994 08:49:37 GMT",
+            b"Sun Nov  6 08:49:37 1994 ",
+            b"Mon,",
+            b"Mo",
             "Sun, 06 Nov 1994 08:49:37 GMT\u{e9}".as_bytes(),
         ] {
             assert_eq!(

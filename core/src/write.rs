@@ -82,18 +82,44 @@ pub fn write_header<W: Write>(w: &mut W, name: &str, value: &[u8]) -> Result<(),
 }
 
 /// Renders `n` in decimal into `buf` and returns the digits (no sign, no leading zeros).
+#[inline(never)]
 pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    // u64::MAX has 20 digits, so `start` never underflows below 0 before `n` reaches 0.
+    // u64::MAX has 20 digits, so the buffer never runs out before `n` reaches 0.
     let mut start = buf.len();
     for slot in buf.iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        n /= 10;
+        // The 32-bit case (every Content-Length below 4 GiB) divides by a constant: a multiply.
+        let (quotient, digit) = match u32::try_from(n) {
+            Ok(small) => (u64::from(small / 10), small % 10),
+            Err(_) => div_rem_small(n, 10),
+        };
+        *slot = b'0' + digit as u8;
+        n = quotient;
         start -= 1;
         if n == 0 {
             break;
         }
     }
     buf.get(start..).unwrap_or(b"0")
+}
+
+/// `(n / d, n % d)` for a divisor below 2^16 without 64-bit division: a 32-bit device would
+/// otherwise link the 64-bit division routine (about 900 bytes of code) for this alone. Values
+/// that fit in 32 bits take one hardware division; larger ones go by long division over 16-bit
+/// digits, where every step fits in 32 bits because the remainder stays below `d`.
+#[inline(never)]
+pub(crate) fn div_rem_small(n: u64, d: u16) -> (u64, u32) {
+    let d = u32::from(d).max(1);
+    if let Ok(small) = u32::try_from(n) {
+        return (u64::from(small / d), small % d);
+    }
+    let mut quotient = 0u64;
+    let mut remainder = 0u32;
+    for shift in [48u32, 32, 16, 0] {
+        let digit = (remainder << 16) | ((n >> shift) as u32 & 0xffff);
+        quotient = (quotient << 16) | u64::from(digit / d);
+        remainder = digit % d;
+    }
+    (quotient, remainder)
 }
 
 /// The error of a [`SliceWriter`] whose buffer is full.
@@ -349,6 +375,31 @@ mod tests {
         assert_eq!(decimal(u64::MAX, &mut b), b"18446744073709551615");
         for n in [1u64, 9, 99, 100, 12_345, 999_999_999_999, u64::MAX / 3] {
             assert_eq!(decimal(n, &mut b), std::format!("{n}").as_bytes());
+        }
+        // Both sides of the 32-bit fast path, and every power of ten and its neighbours.
+        let mut edges = std::vec![u64::from(u32::MAX), u64::from(u32::MAX) + 1, u64::MAX - 1];
+        let mut p = 1u64;
+        while let Some(next) = p.checked_mul(10) {
+            edges.extend([p - 1, p, p + 1]);
+            p = next;
+        }
+        for n in edges {
+            assert_eq!(decimal(n, &mut b), std::format!("{n}").as_bytes());
+        }
+    }
+
+    #[test]
+    fn small_division_matches_the_operators() {
+        let mut n = 0x0123_4567_89ab_cdefu64;
+        for _ in 0..100_000 {
+            n = n.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            for d in [1u16, 7, 10, 1000, 10_000, u16::MAX] {
+                let want = (n / u64::from(d), (n % u64::from(d)) as u32);
+                assert_eq!(div_rem_small(n, d), want, "{n} / {d}");
+                let small = n >> 33;
+                let want = (small / u64::from(d), (small % u64::from(d)) as u32);
+                assert_eq!(div_rem_small(small, d), want, "{small} / {d}");
+            }
         }
     }
 }
