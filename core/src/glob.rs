@@ -50,14 +50,13 @@ fn skip_char(s: &[u8]) -> Option<&[u8]> {
     rest.get(continuation..)
 }
 
-/// Segment-level matching, `**` being the star. `None` is the end of the segment list.
-fn segments_match<'a>(
-    mut pat: Option<&'a [u8]>,
-    mut path: Option<&'a [u8]>,
-    open_tail: bool,
-) -> bool {
+/// The segments not yet matched; `None` is the end of the list (`Some(b"")` is one empty segment).
+type Segments<'a> = Option<&'a [u8]>;
+
+/// Segment-level matching, `**` being the star.
+fn segments_match<'a>(mut pat: Segments<'a>, mut path: Segments<'a>, open_tail: bool) -> bool {
     // (pattern after the last `**`, path position that `**` will absorb one more segment from)
-    let mut backtrack: Option<(Option<&'a [u8]>, Option<&'a [u8]>)> = None;
+    let mut backtrack: Option<(Segments<'a>, Segments<'a>)> = None;
     loop {
         let matched = match pat {
             Some(p) => {
