@@ -82,13 +82,18 @@ const TABLE: &[(&str, &str)] = &[
 /// `None` when the name has no dot, ends with a dot (`a.`), or its only dot is the first byte
 /// (`.bashrc` is a dotfile, not a file with extension `bashrc`).
 pub fn extension(path: &str) -> Option<&str> {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    let dot = name.rfind('.')?;
-    if dot == 0 {
+    // Byte search: `/` and `.` are ASCII, so the text after either is on a character boundary;
+    // the char-pattern searchers of `str` would cost a device several hundred bytes of code.
+    let bytes = path.as_bytes();
+    let dot = bytes.iter().rposition(|&b| b == b'.' || b == b'/')?;
+    let name_start = bytes
+        .iter()
+        .rposition(|&b| b == b'/')
+        .map_or(0, |slash| slash + 1);
+    if bytes.get(dot) != Some(&b'.') || dot == name_start {
         return None;
     }
-    let ext = name.get(dot.checked_add(1)?..)?;
-    (!ext.is_empty()).then_some(ext)
+    path.get(dot + 1..).filter(|ext| !ext.is_empty())
 }
 
 /// The media type for `ext` (no dot), matched case-insensitively; `None` if the table lacks it.
@@ -112,11 +117,19 @@ pub fn extension_allowed<'a>(path: &str, allowed: impl IntoIterator<Item = &'a s
     let Some(ext) = extension(path) else {
         return false;
     };
-    allowed.into_iter().any(|entry| {
-        entry
-            .strip_prefix('.')
-            .is_some_and(|e| e.eq_ignore_ascii_case(ext))
-    })
+    allowed
+        .into_iter()
+        .any(|entry| allowed_entry_matches(entry, ext))
+}
+
+/// One `allowed_extensions` entry against an extension; out of line so each iterator type the
+/// generic caller is used with adds only its loop.
+#[inline(never)]
+fn allowed_entry_matches(entry: &str, ext: &str) -> bool {
+    entry
+        .as_bytes()
+        .strip_prefix(b".")
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext.as_bytes()))
 }
 
 #[cfg(test)]

@@ -103,12 +103,13 @@ fn path_part(target: &[u8]) -> Result<&[u8], PathError> {
         None if target.first() == Some(&b'/') => target,
         None => return Err(PathError::BadTarget),
     };
-    let path = match memchr::memchr(b'?', path) {
+    // Plain loops instead of memchr: targets are short, and a device saves the search routines.
+    let path = match path.iter().position(|&b| b == b'?') {
         Some(q) => path.get(..q).ok_or(PathError::BadTarget)?,
         None => path,
     };
     // A fragment is never part of a request-target (RFC 9112 §3.2).
-    if memchr::memchr(b'#', path).is_some() {
+    if path.iter().any(|&b| b == b'#') {
         return Err(PathError::BadTarget);
     }
     Ok(path)
@@ -193,7 +194,7 @@ pub fn resolve_target<'o>(target: &[u8], out: &'o mut [u8]) -> Result<ResolvedPa
                     return Err(PathError::EscapesRoot);
                 }
                 let kept = out.get(..separator_at).ok_or(PathError::TooLong)?;
-                len = memchr::memrchr(b'/', kept).unwrap_or(0);
+                len = kept.iter().rposition(|&b| b == b'/').unwrap_or(0);
             }
             _ if segment.iter().all(|&b| b == b'.' || b == b' ') => {
                 return Err(PathError::BadTarget);
@@ -219,8 +220,9 @@ pub fn resolve_target<'o>(target: &[u8], out: &'o mut [u8]) -> Result<ResolvedPa
 /// Used for the dotfile policy: `.git/config` and `a/.env` are hidden; with `allowed` =
 /// `[".well-known"]`, `.well-known/security.txt` is not.
 pub fn hidden_segment(path: &str, allowed: &[&str]) -> bool {
-    path.split('/')
-        .any(|segment| segment.starts_with('.') && !allowed.contains(&segment))
+    path.as_bytes().split(|&b| b == b'/').any(|segment| {
+        segment.first() == Some(&b'.') && !allowed.iter().any(|a| a.as_bytes() == segment)
+    })
 }
 
 #[cfg(test)]
