@@ -109,7 +109,7 @@ fn path_part(target: &[u8]) -> Result<&[u8], PathError> {
         None => path,
     };
     // A fragment is never part of a request-target (RFC 9112 §3.2).
-    if path.iter().any(|&b| b == b'#') {
+    if path.contains(&b'#') {
         return Err(PathError::BadTarget);
     }
     Ok(path)
