@@ -286,7 +286,7 @@ if [[ "${1:-}" == "--breakdown" ]]; then
     echo "building probe with debug info: $kind" >&2
     CARGO_PROFILE_SIZE_DEBUG=2 build_probe "$kind" "$work/target-debuginfo"
     python3 - "$work/target-debuginfo/$target/size/probe" "$repo/core/src/" <<'PY'
-import collections, json, re, subprocess, sys
+import collections, json, os, re, subprocess, sys
 elf, core_src = sys.argv[1], sys.argv[2]
 disasm = subprocess.run(["llvm-objdump", "-d", "--no-show-raw-insn", "--section=.text", elf],
                         capture_output=True, text=True, check=True).stdout
@@ -321,7 +321,7 @@ for name, size in by_module.most_common():
     if size >= 32:
         print(f"{size:7d}  {name}")
 print("\nlargest core functions (with what is inlined into them)")
-for name, size in by_function.most_common(40):
+for name, size in by_function.most_common(int(os.environ.get("BREAKDOWN_TOP", "40"))):
     print(f"{size:7d}  {name}")
 PY
     exit 0

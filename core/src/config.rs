@@ -9,6 +9,8 @@
 
 use core::fmt;
 
+use heapless::string::StringView;
+use heapless::vec::VecView;
 use heapless::{String, Vec};
 
 /// Maximum number of `[[rules]]` tables.
@@ -319,12 +321,11 @@ mod header_table {
     }
 }
 
-/// Copies a compile-time default into a heapless string; every caller's literal fits (tested).
-fn fixed<const N: usize>(s: &str) -> String<N> {
-    let mut out = String::new();
-    // A literal longer than N would be dropped; the defaults test proves none is.
-    let _ = out.push_str(s);
-    out
+/// Sets a string field to a compile-time default; every default fits (the defaults test proves
+/// it). Through the unsized view, so one copy of the code serves every capacity.
+fn set_default(field: &mut StringView, value: &str) {
+    field.clear();
+    let _ = field.push_str(value);
 }
 
 /// The default `files.allowed_extensions`: the common web formats, text, media, fonts and documents.
@@ -336,47 +337,62 @@ pub const DEFAULT_ALLOWED_EXTENSIONS: &[&str] = &[
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self {
-            host: fixed("127.0.0.1"),
+        let mut server = Self {
+            host: String::new(),
             port: 8080,
-            root: fixed("."),
+            root: String::new(),
             max_request_bytes: 8192,
             threads: 0,
             keepalive_timeout: Seconds::from_secs(5),
             keepalive_requests: 1000,
             header_timeout: Seconds::from_secs(10),
-            server_name: fixed("staticd"),
+            server_name: String::new(),
             max_connections: 10_000,
-        }
+        };
+        set_default(server.host.as_mut_view(), "127.0.0.1");
+        set_default(server.root.as_mut_view(), ".");
+        set_default(server.server_name.as_mut_view(), "staticd");
+        server
     }
 }
 
 impl Default for FilesConfig {
     fn default() -> Self {
-        let mut allowed_extensions = Vec::new();
-        for ext in DEFAULT_ALLOWED_EXTENSIONS {
-            let _ = allowed_extensions.push(fixed(ext));
-        }
-        let mut index_files = Vec::new();
-        let _ = index_files.push(fixed("index.html"));
-        let mut dotfile_exceptions = Vec::new();
-        let _ = dotfile_exceptions.push(fixed(".well-known"));
-        Self {
-            allowed_extensions,
-            index_files,
+        let mut files = Self {
+            allowed_extensions: Vec::new(),
+            index_files: Vec::new(),
             follow_symlinks: Symlinks::InsideRoot,
             deny_dotfiles: true,
-            dotfile_exceptions,
+            dotfile_exceptions: Vec::new(),
+        };
+        for ext in DEFAULT_ALLOWED_EXTENSIONS {
+            push_default(files.allowed_extensions.as_mut_view(), ext);
         }
+        push_default(files.index_files.as_mut_view(), "index.html");
+        push_default(files.dotfile_exceptions.as_mut_view(), ".well-known");
+        files
+    }
+}
+
+/// Appends a default to a list of strings (the capacity of the list and of its strings fit every
+/// default: tested).
+fn push_default<const N: usize>(list: &mut VecView<String<N>>, value: &str) {
+    if list.push(String::new()).is_ok()
+        && let Some(last) = list.last_mut()
+    {
+        set_default(last.as_mut_view(), value);
     }
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            access_log: fixed("-"),
-            error_log: fixed("-"),
-        }
+        let mut log = Self {
+            access_log: String::new(),
+            error_log: String::new(),
+        };
+        set_default(log.access_log.as_mut_view(), "-");
+        set_default(log.error_log.as_mut_view(), "-");
+        log
     }
 }
 

@@ -25,7 +25,7 @@ use heapless::Vec;
 use crate::date::parse_http_date;
 use crate::parse::{Method, Request};
 use crate::precondition::{Validators, parse_entity_tag, strong_match};
-use crate::write::decimal;
+use crate::write::{SliceWriter, decimal, write_pieces};
 
 /// Most ranges in a 206 response (after coalescing); more -> the full representation.
 pub const MAX_RANGES: usize = 8;
@@ -59,14 +59,47 @@ impl ByteRange {
         w: &mut W,
         total_len: u64,
     ) -> Result<(), W::Error> {
-        let mut digits = [0u8; 20];
-        w.write_all(b"bytes ")?;
-        w.write_all(decimal(self.start, &mut digits))?;
-        w.write_all(b"-")?;
-        w.write_all(decimal(self.end, &mut digits))?;
-        w.write_all(b"/")?;
-        w.write_all(decimal(total_len, &mut digits))
+        let mut buf = [0u8; CONTENT_RANGE_MAX];
+        w.write_all(content_range(Some(self), total_len, &mut buf))
     }
+}
+
+/// The longest Content-Range value: `bytes ` and three 20-digit numbers with `-` and `/`.
+const CONTENT_RANGE_MAX: usize = 68;
+
+/// Renders `bytes FIRST-LAST/TOTAL`, or `bytes */TOTAL` without a range, into `buf`. Not generic,
+/// so every writer type and [`Multipart::content_length`] share it.
+#[inline(never)]
+fn content_range<'b>(
+    range: Option<&ByteRange>,
+    total_len: u64,
+    buf: &'b mut [u8; CONTENT_RANGE_MAX],
+) -> &'b [u8] {
+    let mut first = [0u8; 20];
+    let mut last = [0u8; 20];
+    let mut total = [0u8; 20];
+    let (first, dash, last): (&[u8], &[u8], &[u8]) = match range {
+        Some(r) => (
+            decimal(r.start, &mut first),
+            b"-",
+            decimal(r.end, &mut last),
+        ),
+        None => (b"*", b"", b""),
+    };
+    let mut w = SliceWriter::new(buf);
+    // Cannot fail: the buffer holds the longest value.
+    let _ = write_pieces(
+        &mut w,
+        &[
+            b"bytes ",
+            first,
+            dash,
+            last,
+            b"/",
+            decimal(total_len, &mut total),
+        ],
+    );
+    w.into_written()
 }
 
 /// Writes the `Content-Range` value of a 416 response: `bytes */1000` (RFC 9110 §14.4).
@@ -74,9 +107,8 @@ pub fn write_unsatisfied_range<W: embedded_io::Write>(
     w: &mut W,
     total_len: u64,
 ) -> Result<(), W::Error> {
-    let mut digits = [0u8; 20];
-    w.write_all(b"bytes */")?;
-    w.write_all(decimal(total_len, &mut digits))
+    let mut buf = [0u8; CONTENT_RANGE_MAX];
+    w.write_all(content_range(None, total_len, &mut buf))
 }
 
 /// What to send for a request that may carry `Range`.
@@ -276,36 +308,37 @@ pub struct Multipart<'a> {
     pub total_len: u64,
 }
 
-/// An `embedded_io::Write` that only counts.
-struct Counter(u64);
-
-impl embedded_io::ErrorType for Counter {
-    type Error = core::convert::Infallible;
-}
-
-impl embedded_io::Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        self.0 = self.0.saturating_add(buf.len() as u64);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
-
 impl Multipart<'_> {
+    /// The delimiter and headers before a part: `first` for the first part (later delimiters
+    /// begin with the CRLF that ends the previous part's bytes, RFC 2046 §5.1.1).
+    fn part_head<'a>(&'a self, content_range: &'a [u8], first: bool) -> [&'a [u8]; 8] {
+        [
+            if first { b"" } else { b"\r\n" },
+            b"--",
+            self.boundary.as_bytes(),
+            b"\r\nContent-Type: ",
+            self.content_type.as_bytes(),
+            b"\r\nContent-Range: ",
+            content_range,
+            b"\r\n\r\n",
+        ]
+    }
+
+    /// The closing delimiter, after the last part's bytes.
+    fn closing(&self) -> [&[u8]; 3] {
+        [b"\r\n--", self.boundary.as_bytes(), b"--\r\n"]
+    }
+
     /// The body length for `ranges`, or `None` on overflow.
     pub fn content_length(&self, ranges: &[ByteRange]) -> Option<u64> {
-        let mut total = 0u64;
+        // The same pieces the writers send, summed: the length cannot drift from the body.
+        let mut buf = [0u8; CONTENT_RANGE_MAX];
+        let mut total = pieces_len(&self.closing());
         for (i, r) in ranges.iter().enumerate() {
-            let mut head = Counter(0);
-            let Ok(()) = self.write_part_head(&mut head, r, i == 0);
-            total = total.checked_add(head.0)?.checked_add(r.len())?;
+            let head = self.part_head(content_range(Some(r), self.total_len, &mut buf), i == 0);
+            total = total.checked_add(pieces_len(&head))?.checked_add(r.len())?;
         }
-        let mut closing = Counter(0);
-        let Ok(()) = self.write_closing(&mut closing);
-        total.checked_add(closing.0)
+        Some(total)
     }
 
     /// Writes the delimiter and headers that precede range `r`'s bytes; `first` for the first part
@@ -316,24 +349,19 @@ impl Multipart<'_> {
         r: &ByteRange,
         first: bool,
     ) -> Result<(), W::Error> {
-        if !first {
-            w.write_all(b"\r\n")?;
-        }
-        w.write_all(b"--")?;
-        w.write_all(self.boundary.as_bytes())?;
-        w.write_all(b"\r\nContent-Type: ")?;
-        w.write_all(self.content_type.as_bytes())?;
-        w.write_all(b"\r\nContent-Range: ")?;
-        r.write_content_range(w, self.total_len)?;
-        w.write_all(b"\r\n\r\n")
+        let mut buf = [0u8; CONTENT_RANGE_MAX];
+        let range = content_range(Some(r), self.total_len, &mut buf);
+        write_pieces(w, &self.part_head(range, first))
     }
 
     /// Writes the closing delimiter after the last part's bytes.
     pub fn write_closing<W: embedded_io::Write>(&self, w: &mut W) -> Result<(), W::Error> {
-        w.write_all(b"\r\n--")?;
-        w.write_all(self.boundary.as_bytes())?;
-        w.write_all(b"--\r\n")
+        write_pieces(w, &self.closing())
     }
+}
+
+fn pieces_len(pieces: &[&[u8]]) -> u64 {
+    pieces.iter().map(|p| p.len() as u64).sum()
 }
 
 #[cfg(test)]
@@ -597,6 +625,20 @@ mod tests {
         w.clear();
         write_unsatisfied_range(&mut w, 1000).unwrap();
         assert_eq!(w.as_bytes(), b"bytes */1000");
+        // The longest value fits the fixed rendering buffer.
+        let mut buf = [0u8; 128];
+        let mut w = SliceWriter::new(&mut buf);
+        let last = ByteRange {
+            start: u64::MAX - 1,
+            end: u64::MAX - 1,
+        };
+        last.write_content_range(&mut w, u64::MAX).unwrap();
+        let want = b"bytes 18446744073709551614-18446744073709551614/18446744073709551615";
+        assert_eq!(w.as_bytes(), want);
+        assert_eq!(want.len(), CONTENT_RANGE_MAX);
+        w.clear();
+        write_unsatisfied_range(&mut w, u64::MAX).unwrap();
+        assert_eq!(w.as_bytes(), b"bytes */18446744073709551615");
         assert_eq!(ByteRange { start: 5, end: 5 }.len(), 1);
         assert_eq!(ByteRange { start: 0, end: 99 }.len(), 100);
     }
