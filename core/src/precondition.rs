@@ -81,7 +81,8 @@ fn weak_match(tag: &EntityTag<'_>, etag: &[u8]) -> bool {
     tag.opaque == ours
 }
 
-fn trim_ows(mut s: &[u8]) -> &[u8] {
+/// `s` without leading and trailing OWS (SP / HTAB, RFC 9110 §5.6.3).
+pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
     }
@@ -91,42 +92,53 @@ fn trim_ows(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// The field lines named `name`.
-fn field_lines<'b>(req: &Request<'_, 'b>, name: &'static str) -> impl Iterator<Item = &'b [u8]> {
-    req.headers
-        .iter()
-        .filter(move |h| h.name.eq_ignore_ascii_case(name))
-        .map(|h| h.value)
+/// The value of field `name` when it is sent on at most one line: `Ok(None)` when absent,
+/// `Err(())` when on several lines. One loop shared by the precondition and range fields.
+#[inline(never)]
+pub(crate) fn single_field<'b>(req: &Request<'_, 'b>, name: &str) -> Result<Option<&'b [u8]>, ()> {
+    let mut found = None;
+    for field in req.headers {
+        if field.name.eq_ignore_ascii_case(name) {
+            if found.is_some() {
+                return Err(());
+            }
+            found = Some(field.value);
+        }
+    }
+    Ok(found)
 }
 
-fn is_present(req: &Request<'_, '_>, name: &'static str) -> bool {
-    field_lines(req, name).next().is_some()
-}
-
-/// Evaluates an `If-Match`/`If-None-Match` list across all its lines: `*` anywhere, or any
-/// entity-tag for which `matches` holds. (An entity-tag cannot contain a comma, so splitting the
+/// Evaluates an `If-Match` (`strong`) or `If-None-Match` list across all its lines: `*` anywhere,
+/// or any entity-tag that matches ours. (An entity-tag cannot contain a comma, so splitting the
 /// list on commas is exact.)
-fn list_matches(
-    req: &Request<'_, '_>,
-    name: &'static str,
-    etag: &[u8],
-    matches: fn(&EntityTag<'_>, &[u8]) -> bool,
-) -> bool {
-    field_lines(req, name).any(|line| {
-        line.split(|&b| b == b',').map(trim_ows).any(|item| {
-            item == b"*" || parse_entity_tag(item).is_some_and(|tag| matches(&tag, etag))
-        })
-    })
+fn list_matches(req: &Request<'_, '_>, name: &str, etag: &[u8], strong: bool) -> bool {
+    for field in req.headers {
+        if !field.name.eq_ignore_ascii_case(name) {
+            continue;
+        }
+        for item in field.value.split(|&b| b == b',').map(trim_ows) {
+            let matched = item == b"*"
+                || parse_entity_tag(item).is_some_and(|tag| {
+                    if strong {
+                        strong_match(&tag, etag)
+                    } else {
+                        weak_match(&tag, etag)
+                    }
+                });
+            if matched {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// The value of a date field sent on exactly one line, if it is a valid HTTP date.
-fn single_date(req: &Request<'_, '_>, name: &'static str) -> Option<u64> {
-    let mut lines = field_lines(req, name);
-    let value = lines.next()?;
-    if lines.next().is_some() {
-        return None;
-    }
-    parse_http_date(value)
+fn single_date(req: &Request<'_, '_>, name: &str) -> Option<u64> {
+    single_field(req, name)
+        .ok()
+        .flatten()
+        .and_then(parse_http_date)
 }
 
 /// Evaluates `If-Match`, `If-Unmodified-Since`, `If-None-Match` and `If-Modified-Since` in the order
@@ -135,8 +147,8 @@ pub fn evaluate_preconditions(req: &Request<'_, '_>, v: &Validators<'_>) -> Prec
     let get_or_head = matches!(req.method, Method::Get | Method::Head);
 
     // Step 1 and 2.
-    if is_present(req, "if-match") {
-        if !list_matches(req, "if-match", v.etag, strong_match) {
+    if single_field(req, "if-match") != Ok(None) {
+        if !list_matches(req, "if-match", v.etag, true) {
             return Precondition::Failed;
         }
     } else if let Some(date) = single_date(req, "if-unmodified-since")
@@ -146,8 +158,8 @@ pub fn evaluate_preconditions(req: &Request<'_, '_>, v: &Validators<'_>) -> Prec
     }
 
     // Step 3 and 4.
-    if is_present(req, "if-none-match") {
-        if list_matches(req, "if-none-match", v.etag, weak_match) {
+    if single_field(req, "if-none-match") != Ok(None) {
+        if list_matches(req, "if-none-match", v.etag, false) {
             return if get_or_head {
                 Precondition::NotModified
             } else {

@@ -24,7 +24,7 @@ use heapless::Vec;
 
 use crate::date::parse_http_date;
 use crate::parse::{Method, Request};
-use crate::precondition::{Validators, parse_entity_tag, strong_match};
+use crate::precondition::{Validators, parse_entity_tag, single_field, strong_match, trim_ows};
 use crate::write::{SliceWriter, decimal, write_pieces};
 
 /// Most ranges in a 206 response (after coalescing); more -> the full representation.
@@ -186,30 +186,6 @@ fn if_range_holds(value: &[u8], v: &Validators<'_>) -> bool {
         parse_entity_tag(value).is_some_and(|tag| strong_match(&tag, v.etag))
     } else {
         parse_http_date(value) == Some(v.last_modified)
-    }
-}
-
-fn trim_ows(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
-}
-
-/// The single value of field `name`, `Err` if it appears more than once.
-fn single_field<'b>(req: &Request<'_, 'b>, name: &str) -> Result<Option<&'b [u8]>, ()> {
-    let mut lines = req
-        .headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case(name))
-        .map(|h| h.value);
-    let first = lines.next();
-    match lines.next() {
-        Some(_) => Err(()),
-        None => Ok(first),
     }
 }
 
