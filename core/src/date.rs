@@ -184,13 +184,16 @@ struct Cursor<'a> {
     rest: &'a [u8],
 }
 
+// Out of line: each step is used a dozen times across the three formats.
 impl Cursor<'_> {
+    #[inline(never)]
     fn literal(&mut self, lit: &[u8]) -> Option<()> {
         self.rest = self.rest.strip_prefix(lit)?;
         Some(())
     }
 
     /// Exactly `n` (at most 4) ASCII digits.
+    #[inline(never)]
     fn digits(&mut self, n: usize) -> Option<u32> {
         let (head, tail) = self.rest.split_at_checked(n)?;
         let mut value = 0;
@@ -206,6 +209,7 @@ impl Cursor<'_> {
     }
 
     /// One of the three-letter names of a packed table (case-sensitive): its index.
+    #[inline(never)]
     fn name(&mut self, table: &[u8]) -> Option<u32> {
         let (head, tail) = self.rest.split_at_checked(3)?;
         let index = table.chunks_exact(3).position(|n| n == head)?;

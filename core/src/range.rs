@@ -44,6 +44,7 @@ pub struct ByteRange {
 
 impl ByteRange {
     /// Number of bytes in the range.
+    #[inline(never)]
     pub fn len(&self) -> u64 {
         self.end.saturating_sub(self.start).saturating_add(1)
     }
