@@ -22,6 +22,7 @@ cd "${repo_root}"
 bench_dir="${repo_root}/bench"
 cache="${bench_dir}/.cache"
 helper=(python3 "${bench_dir}/helper.py")
+export PYTHONDONTWRITEBYTECODE=1
 sws_version="2.44.1"
 
 reps=3
