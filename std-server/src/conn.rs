@@ -448,6 +448,7 @@ impl Conn {
         let mut env = Env {
             files: &mut ctx.files,
             date: &ctx.date,
+            date_secs: ctx.date_secs,
             server: ctx.server_name,
             deny_dotfiles: ctx.deny_dotfiles,
             dotfile_exceptions: ctx.dotfile_exceptions,

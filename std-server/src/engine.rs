@@ -134,7 +134,8 @@ pub struct Ctx<'s> {
     /// The Date value, rendered once per second.
     pub date: HttpDate,
     pub clf_date: [u8; 26],
-    date_secs: u64,
+    /// The Unix second `date` shows.
+    pub date_secs: u64,
     /// Milliseconds since the worker started (monotonic), updated once per loop iteration.
     pub now_ms: u64,
     pub log: AccessBatch,

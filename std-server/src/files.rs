@@ -74,8 +74,10 @@ pub struct FileVersion {
     pub len: u64,
     /// Quoted strong ETag, `"<32 hex digits>"`.
     pub etag: Box<str>,
-    /// Last-Modified, Unix seconds.
+    /// The file's mtime, Unix seconds. What is sent is [`FileVersion::last_modified_at`].
     pub last_modified: u64,
+    /// Where the 29-byte Last-Modified value starts in both `headers` and `not_modified_headers`.
+    last_modified_at_byte: usize,
     pub content_type: &'static str,
     /// Header lines for a 200/206: Last-Modified, ETag, Accept-Ranges, Cache-Control, rule headers,
     /// X-Content-Type-Options.
@@ -83,6 +85,28 @@ pub struct FileVersion {
     /// Header lines for a 304 (RFC 9110 §15.4.5): ETag, Last-Modified, Cache-Control, rule headers.
     pub not_modified_headers: Box<[u8]>,
     pub body: Body,
+}
+
+impl FileVersion {
+    /// The Last-Modified of a response whose Date is `date_secs`: RFC 9110 §8.8.2.1 forbids one
+    /// later than Date, so a future mtime (clock skew, an archive with future dates) is replaced
+    /// by the Date itself, and preconditions compare against this same value.
+    pub fn last_modified_at(&self, date_secs: u64) -> u64 {
+        self.last_modified.min(date_secs)
+    }
+
+    /// `lines` (this version's `headers` or `not_modified_headers`) with the Last-Modified value
+    /// replaced by `date`, for a response whose Date is earlier than the mtime.
+    pub fn with_last_modified(&self, lines: &[u8], date: &HttpDate) -> Vec<u8> {
+        let mut out = lines.to_vec();
+        let value = date.as_bytes();
+        if let Some(slot) =
+            out.get_mut(self.last_modified_at_byte..self.last_modified_at_byte + value.len())
+        {
+            slot.copy_from_slice(value);
+        }
+        out
+    }
 }
 
 /// The outcome of a lookup.
@@ -373,11 +397,8 @@ impl FileCache {
             };
             (Body::Disk(Rc::new(file)), etag, key.size)
         };
-        // RFC 9110 §8.8.2.1: never later than Date; a future mtime is clamped to now (and the
-        // version is re-rendered when the file changes again).
-        let last_modified = u64::try_from(key.mtime_secs)
-            .unwrap_or(0)
-            .min(crate::log::unix_now());
+        // A future mtime is rendered as is and clamped per response (see `last_modified_at`).
+        let last_modified = u64::try_from(key.mtime_secs).unwrap_or(0);
         let content_type = extension(served)
             .and_then(mime_for_extension)
             .unwrap_or("application/octet-stream");
@@ -394,6 +415,7 @@ impl FileCache {
         }
         let mut validators = Vec::with_capacity(160);
         push_header(&mut validators, "ETag", etag.as_bytes());
+        let last_modified_at_byte = validators.len() + "Last-Modified: ".len();
         push_header(&mut validators, "Last-Modified", lm.as_bytes());
         if let Some(cc) = cache_control {
             push_header(&mut validators, "Cache-Control", cc.as_bytes());
@@ -407,6 +429,7 @@ impl FileCache {
             len,
             etag,
             last_modified,
+            last_modified_at_byte,
             content_type,
             headers: headers.into_boxed_slice(),
             not_modified_headers: validators.into_boxed_slice(),
@@ -564,6 +587,44 @@ mod tests {
             panic!()
         };
         assert!(Rc::ptr_eq(&a, &e));
+    }
+
+    #[test]
+    fn a_future_mtime_is_sent_as_the_date() {
+        let root = site("future");
+        let path = root.join("future.html");
+        std::fs::write(&path, b"later").unwrap();
+        let mtime = 4_000_000_000u64;
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime))
+            .unwrap();
+        let mut files = cache(&root, &Config::default());
+        let Lookup::File(v) = files.lookup("future.html", false, 0) else {
+            panic!()
+        };
+        assert_eq!(v.last_modified, mtime);
+        assert_eq!(v.last_modified_at(mtime - 10), mtime - 10);
+        assert_eq!(v.last_modified_at(mtime + 10), mtime);
+        let date = HttpDate::from_unix(mtime - 10);
+        for lines in [&v.headers, &v.not_modified_headers] {
+            let original = std::str::from_utf8(lines).unwrap();
+            assert!(
+                original.contains(&format!(
+                    "Last-Modified: {}\r\n",
+                    HttpDate::from_unix(mtime).as_str()
+                )),
+                "{original}"
+            );
+            let clamped = v.with_last_modified(lines, &date);
+            let clamped = std::str::from_utf8(&clamped).unwrap();
+            assert_eq!(
+                clamped,
+                original.replace(HttpDate::from_unix(mtime).as_str(), date.as_str())
+            );
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! chooses which one applies and appends the head (and in-memory body bytes) to the connection's
 //! output, with file segments for bodies that go out with sendfile.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::rc::Rc;
@@ -54,6 +55,8 @@ impl Output {
 pub struct Env<'a> {
     pub files: &'a mut FileCache,
     pub date: &'a HttpDate,
+    /// The Unix second `date` shows.
+    pub date_secs: u64,
     pub server: &'a str,
     pub deny_dotfiles: bool,
     pub dotfile_exceptions: &'a [&'a str],
@@ -174,9 +177,23 @@ fn serve_file(
     env: &mut Env<'_>,
     out: &mut Output,
 ) -> Reply {
+    // RFC 9110 §8.8.2.1: never a Last-Modified later than Date. A clamped value is the Date
+    // itself, which §13.1.5 does not count as a strong validator, so If-Range by date never
+    // holds for it (no date equals u64::MAX); the other preconditions use the value sent.
+    let last_modified = version.last_modified_at(env.date_secs);
+    let clamped = last_modified < version.last_modified;
     let validators = Validators {
         etag: version.etag.as_bytes(),
-        last_modified: version.last_modified,
+        last_modified,
+    };
+    let range_validators = Validators {
+        etag: version.etag.as_bytes(),
+        last_modified: if clamped { u64::MAX } else { last_modified },
+    };
+    let headers: Cow<'_, [u8]> = if clamped {
+        Cow::Owned(version.with_last_modified(&version.headers, env.date))
+    } else {
+        Cow::Borrowed(&version.headers)
     };
     match evaluate_preconditions(req, &validators) {
         Precondition::Proceed => {}
@@ -188,7 +205,11 @@ fn serve_file(
                 content_type: None,
                 content_length: None,
                 keep_alive,
-                extra: &version.not_modified_headers,
+                extra: &if clamped {
+                    Cow::Owned(version.with_last_modified(&version.not_modified_headers, env.date))
+                } else {
+                    Cow::Borrowed(&version.not_modified_headers[..])
+                },
             };
             write_head(out, &head);
             return Reply {
@@ -211,7 +232,7 @@ fn serve_file(
     let ranges = if head_only {
         RangeOutcome::Full
     } else {
-        evaluate_range(req, &validators, version.len)
+        evaluate_range(req, &range_validators, version.len)
     };
     match ranges {
         RangeOutcome::Full => {
@@ -222,7 +243,7 @@ fn serve_file(
                 content_type: Some(version.content_type),
                 content_length: Some(version.len),
                 keep_alive,
-                extra: &version.headers,
+                extra: &headers,
             };
             write_head(out, &head);
             if head_only {
@@ -240,7 +261,7 @@ fn serve_file(
         RangeOutcome::Partial(ranges) => match ranges.as_slice() {
             [single] => {
                 env.scratch.clear();
-                env.scratch.extend_from_slice(&version.headers);
+                env.scratch.extend_from_slice(&headers);
                 let mut range_value = [0u8; 64];
                 let mut w = SliceWriter::new(&mut range_value);
                 let _ = single.write_content_range(&mut w, version.len);
@@ -262,7 +283,7 @@ fn serve_file(
                     body_bytes: len,
                 }
             }
-            several => multipart(several, version, keep_alive, env, out),
+            several => multipart(several, version, &headers, keep_alive, env, out),
         },
         RangeOutcome::NotSatisfiable => {
             // RFC 9110 §15.5.17: the current length, so the client can ask again.
@@ -290,6 +311,7 @@ fn serve_file(
 fn multipart(
     ranges: &[ByteRange],
     version: &Rc<FileVersion>,
+    headers: &[u8],
     keep_alive: bool,
     env: &mut Env<'_>,
     out: &mut Output,
@@ -312,7 +334,7 @@ fn multipart(
             content_type: Some(version.content_type),
             content_length: Some(version.len),
             keep_alive,
-            extra: &version.headers,
+            extra: headers,
         };
         write_head(out, &head);
         push_body(out, version, 0, version.len);
@@ -329,7 +351,7 @@ fn multipart(
         content_type: Some(&content_type),
         content_length: Some(len),
         keep_alive,
-        extra: &version.headers,
+        extra: headers,
     };
     write_head(out, &head);
     for (i, range) in ranges.iter().enumerate() {

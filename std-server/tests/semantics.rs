@@ -393,12 +393,11 @@ fn head_ok(server: &Server, path: &str) -> Response {
 
 #[test]
 fn last_modified_is_never_later_than_date() {
-    // RFC 9110 §8.8.2.1: an origin server MUST NOT send a Last-Modified later than its Date.
+    // RFC 9110 §8.8.2.1: an origin server MUST NOT send a Last-Modified later than its Date; a
+    // future mtime is replaced by the Date, and preconditions compare against the value sent.
     let root = TempDir::new();
-    set_mtime(
-        &root.write("future.txt", b"from the future\n"),
-        now_unix() + 86_400,
-    );
+    let body = b"from the future\n";
+    set_mtime(&root.write("future.txt", body), now_unix() + 86_400);
     let f = serve_root(root, "");
     let r = get(&f.server, "/future.txt", &[]);
     assert_status(&r, 200, "future.txt");
@@ -410,6 +409,88 @@ fn last_modified_is_never_later_than_date() {
         r.header("last-modified"),
         r.header("date")
     );
+    assert_eq!(
+        lm, date,
+        "a future mtime is sent as the Date ({:?})",
+        r.headers
+    );
+    let etag = strong_etag(&r, "future.txt");
+
+    // Half a day ahead: after the value sent, before the mtime on disk.
+    let between = imf_fixdate(now_unix() + 43_200);
+    let r = get(
+        &f.server,
+        "/future.txt",
+        &[("If-Unmodified-Since", &between)],
+    );
+    assert_full(
+        &r,
+        body,
+        "future.txt If-Unmodified-Since after the Last-Modified sent",
+    );
+    let r = get(&f.server, "/future.txt", &[("If-Modified-Since", &between)]);
+    assert_status(
+        &r,
+        304,
+        "future.txt If-Modified-Since after the Last-Modified sent",
+    );
+    let sent = last_modified(&r, "future.txt 304");
+    let date = parse_imf_fixdate(r.header("date").expect("Date")).expect("Date is IMF-fixdate");
+    assert!(
+        sent <= date,
+        "304: Last-Modified after Date ({:?})",
+        r.headers
+    );
+
+    // A Last-Modified equal to its Date is not a strong validator (RFC 9110 §13.1.5), so If-Range
+    // by that date sends the whole file; by the ETag the range still applies.
+    let lm_sent = imf_fixdate(lm);
+    let r = get(
+        &f.server,
+        "/future.txt",
+        &[("Range", "bytes=0-3"), ("If-Range", &lm_sent)],
+    );
+    assert_full(
+        &r,
+        body,
+        "future.txt If-Range with the clamped Last-Modified",
+    );
+    let r = get(
+        &f.server,
+        "/future.txt",
+        &[("Range", "bytes=0-3"), ("If-Range", &etag)],
+    );
+    assert_status(&r, 206, "future.txt If-Range with the ETag");
+    assert_eq!(r.body, b"from", "future.txt If-Range with the ETag");
+}
+
+/// IMF-fixdate of a Unix time (Howard Hinnant's civil_from_days).
+fn imf_fixdate(secs: u64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let text = format!(
+        "{}, {day:02} {} {year:04} {:02}:{:02}:{:02} GMT",
+        WEEKDAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    );
+    assert_eq!(parse_imf_fixdate(&text), Some(secs), "{text}");
+    text
 }
 
 #[test]
