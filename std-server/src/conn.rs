@@ -120,6 +120,9 @@ pub struct Conn {
     linger: bool,
     pub readable: bool,
     pub writable: bool,
+    /// The peer's FIN has been reported (EPOLLRDHUP): a short read no longer means the queue is
+    /// drained for good, because no further edge will come to report the EOF behind the data.
+    pub read_closed: bool,
     requests: u32,
     pub header_deadline: Option<u64>,
     pub idle_deadline: Option<u64>,
@@ -156,6 +159,7 @@ impl Conn {
             // epoll reports data that arrived before registration, so no speculative read.
             readable: false,
             writable: true,
+            read_closed: false,
             requests: 0,
             header_deadline: None,
             idle_deadline: None,
@@ -203,6 +207,10 @@ impl Conn {
                             self.wait_for_head(token, ctx);
                             return Next::Wait;
                         }
+                        // RFC 9112 §9.6: the client half-closed. Every complete request in
+                        // the input has been answered and written by now; what is left is at most
+                        // a partial head that can never complete, so the slot is freed at once
+                        // rather than at header_timeout or keepalive_timeout.
                         Fill::Eof => return Next::Close,
                         Fill::Full => {
                             // The parser refuses a head at the limit, so a full buffer here is a
@@ -379,7 +387,9 @@ impl Conn {
                 Ok(n) => {
                     self.input.end += n;
                     // TCP: a short read emptied the receive queue; new data brings a new edge.
-                    if n < space {
+                    // A FIN that came with the data brought its edge already: keep reading to
+                    // see the EOF.
+                    if n < space && !self.read_closed {
                         self.readable = false;
                     }
                     return Fill::Read;

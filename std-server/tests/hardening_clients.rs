@@ -335,6 +335,60 @@ fn heavy_ten_thousand_idle_keep_alive_connections_hold_the_same_threads() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Half-closed clients
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_half_closed_client_gets_its_answers_then_a_prompt_close() {
+    // RFC 9112 §9.6: after the client's FIN nothing more can arrive, so once the complete requests
+    // are answered the connection is closed at once, not at keepalive_timeout or header_timeout
+    // (5 s and 10 s here, the defaults): the slot counts against max_connections.
+    const PROMPT: Duration = Duration::from_millis(1000);
+    let server = Server::builder()
+        .config("[server]\nkeepalive_timeout = 5\nheader_timeout = 10\n")
+        .file("index.html", INDEX)
+        .start();
+    let host = server.host();
+    let request = format!("GET /index.html HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    let cases: [(&str, String, usize); 5] = [
+        ("one complete request", request.clone(), 1),
+        ("three pipelined requests", request.repeat(3), 3),
+        (
+            "a complete request, then a partial head",
+            format!("{request}GET /index.html HTT"),
+            1,
+        ),
+        ("a partial head", "GET /index.html HTT".to_owned(), 0),
+        ("nothing", String::new(), 0),
+    ];
+    for (what, raw, answers) in cases {
+        let t0 = Instant::now();
+        let ex = exchange(server.addr(), raw.as_bytes(), Duration::from_secs(4), true);
+        let took = t0.elapsed();
+        assert!(ex.closed, "{what}: still open after 4 s: {:?}", ex.lossy());
+        assert!(took < PROMPT, "{what}: closed only after {took:?}");
+        let (responses, rest) = split_responses(&ex.bytes, false);
+        let ok: Vec<&Response> = responses.iter().filter(|r| r.status == 200).collect();
+        assert_eq!(ok.len(), answers, "{what}: {:?}", ex.lossy());
+        for r in &ok {
+            assert_eq!(r.body, INDEX, "{what}");
+        }
+        // A partial head may get a 400 before the close; nothing else.
+        let others: Vec<u16> = responses
+            .iter()
+            .map(|r| r.status)
+            .filter(|&s| s != 200)
+            .collect();
+        assert!(
+            others.iter().all(|&s| s == 400) && others.len() <= 1,
+            "{what}: unexpected answers {others:?}"
+        );
+        assert!(rest.is_empty(), "{what}: trailing bytes {rest:?}");
+    }
+    assert_still_serves(&server, "/index.html", INDEX, "half-closed clients");
+}
+
+// ---------------------------------------------------------------------------------------------
 // max_connections
 // ---------------------------------------------------------------------------------------------
 
