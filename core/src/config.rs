@@ -64,7 +64,8 @@ pub struct ServerConfig {
     pub header_timeout: Seconds,
     /// Value of the `Server` response header. Default `"staticd"`.
     pub server_name: String<64>,
-    /// Open connections above which new ones are refused. Default 10000, at least 1.
+    /// Open connections above which new ones are refused. Default 16384, at least 1 (issue 5:
+    /// a new client is still served while 10,000 idle connections are held).
     pub max_connections: u32,
 }
 
@@ -347,7 +348,7 @@ impl Default for ServerConfig {
             keepalive_requests: 1000,
             header_timeout: Seconds::from_secs(10),
             server_name: String::new(),
-            max_connections: 10_000,
+            max_connections: 16_384,
         };
         set_default(server.host.as_mut_view(), "127.0.0.1");
         set_default(server.root.as_mut_view(), ".");
@@ -678,7 +679,7 @@ mod tests {
         assert_eq!(c.server.keepalive_requests, 1000);
         assert_eq!(c.server.header_timeout.as_millis(), 10_000);
         assert_eq!(c.server.server_name.as_str(), "staticd");
-        assert_eq!(c.server.max_connections, 10_000);
+        assert_eq!(c.server.max_connections, 16_384);
         let exts: std::vec::Vec<&str> = c
             .files
             .allowed_extensions

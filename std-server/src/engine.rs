@@ -224,6 +224,20 @@ pub fn run(settings: Settings) -> io::Result<()> {
         }
     };
     let addr = listeners[0].local_addr()?;
+    let nofile_needed = nofile_needed(settings.config.server.max_connections, threads);
+    match raise_nofile_limit(nofile_needed) {
+        Ok(soft) if soft >= nofile_needed => {}
+        Ok(soft) => errors.error(format_args!(
+            "open-file limit (RLIMIT_NOFILE) is {soft}, below the {nofile_needed} that \
+             max_connections = {} needs: accepts will pause when descriptors run out",
+            settings.config.server.max_connections
+        )),
+        Err(e) => errors.error(format_args!(
+            "cannot raise the open-file limit (RLIMIT_NOFILE) to {nofile_needed} for \
+             max_connections = {}: {e}",
+            settings.config.server.max_connections
+        )),
+    }
     // Registered before the ready line, so a signal sent right after it is a graceful stop.
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGTERM,
@@ -303,6 +317,46 @@ pub fn run(settings: Settings) -> io::Result<()> {
     errors.error("stopped");
     logger.shutdown();
     Ok(())
+}
+
+/// Descriptors the process holds besides its connections: per worker a listener, a poller and a
+/// waker; the log files, stdio, and open files being sent or cached.
+const NOFILE_RESERVE: u64 = 256;
+
+fn nofile_needed(max_connections: u32, threads: usize) -> u64 {
+    u64::from(max_connections)
+        .saturating_add(NOFILE_RESERVE)
+        .saturating_add(3 * threads as u64)
+}
+
+/// Raises the soft RLIMIT_NOFILE toward the hard limit (a common soft default of 1024 would
+/// refuse most of max_connections); returns the soft limit now in force.
+fn raise_nofile_limit(needed: u64) -> io::Result<u64> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let soft = limit.current.unwrap_or(u64::MAX);
+    let target = nofile_target(soft, limit.maximum, needed);
+    if target <= soft {
+        return Ok(soft);
+    }
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(target),
+            maximum: limit.maximum,
+        },
+    )?;
+    Ok(target)
+}
+
+/// The soft limit to ask for: the hard limit when there is one (descriptors cost nothing until
+/// used), else what max_connections needs; never lower than now.
+fn nofile_target(soft: u64, hard: Option<u64>, needed: u64) -> u64 {
+    match hard {
+        Some(hard) => hard.max(soft),
+        // An unlimited hard limit still stops at the kernel's fs.nr_open: ask only for the need.
+        None => needed.max(soft),
+    }
 }
 
 /// One listener per worker on the same address: the first takes the configured port (0 = a free
@@ -765,4 +819,21 @@ fn is_out_of_resources(e: &io::Error) -> bool {
         e.raw_os_error().map(Errno::from_raw_os_error),
         Some(Errno::MFILE | Errno::NFILE | Errno::NOBUFS | Errno::NOMEM)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_file_limit_goes_to_the_hard_limit_never_down() {
+        assert_eq!(nofile_target(1024, Some(1_048_576), 16_640), 1_048_576);
+        // A hard limit below the need is still the best there is; the caller reports the gap.
+        assert_eq!(nofile_target(1024, Some(4096), 16_640), 4096);
+        assert_eq!(nofile_target(1024, None, 16_640), 16_640);
+        assert_eq!(nofile_target(65_536, Some(65_536), 16_640), 65_536);
+        assert_eq!(nofile_target(u64::MAX, None, 16_640), u64::MAX);
+        assert_eq!(nofile_needed(16_384, 2), 16_384 + NOFILE_RESERVE + 6);
+        assert_eq!(nofile_needed(u32::MAX, usize::MAX), u64::MAX);
+    }
 }

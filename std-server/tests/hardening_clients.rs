@@ -240,11 +240,8 @@ fn heavy_ten_thousand_idle_keep_alive_connections_hold_the_same_threads() {
         "RLIMIT_NOFILE hard limit too low for this test: {soft}"
     );
     let server = Server::builder()
-        // max_connections defaults to exactly 10,000: the new client below is the 10,001st, so
-        // the limit is set just above what this test holds (the default is what issue 8 leaves open).
-        .config(
-            "[server]\nkeepalive_timeout = 120\nheader_timeout = 120\nmax_connections = 10100\n",
-        )
+        // max_connections is left at its default: the new client below is the 10,001st.
+        .config("[server]\nkeepalive_timeout = 120\nheader_timeout = 120\n")
         .file("index.html", INDEX)
         .start();
     let pid = server.pid();
@@ -391,6 +388,97 @@ fn a_half_closed_client_gets_its_answers_then_a_prompt_close() {
 // ---------------------------------------------------------------------------------------------
 // max_connections
 // ---------------------------------------------------------------------------------------------
+
+#[test]
+fn the_open_file_limit_is_raised_at_start_or_the_shortfall_is_logged() {
+    // The server raises its own soft RLIMIT_NOFILE toward the hard limit, whatever it inherited:
+    // started here with a soft limit of 256 (the hard limit unchanged).
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    use std::io::BufRead;
+    let hard = getrlimit(Resource::Nofile).maximum;
+    let site = TempDir::new();
+    site.write("index.html", INDEX);
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_staticd"));
+    command
+        .args(["--port", "0", "--root"])
+        .arg(site.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
+            setrlimit(
+                Resource::Nofile,
+                Rlimit {
+                    current: Some(256),
+                    maximum: hard,
+                },
+            )
+            .map_err(std::io::Error::from)
+        });
+    }
+    let mut child = command.spawn().expect("start staticd");
+    let mut ready = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut ready)
+        .expect("ready line");
+    let soft = nofile_soft_limit(child.id());
+    // A graceful stop flushes the error log before the exit.
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("nonzero pid");
+    rustix::process::kill_process(pid, Signal::TERM).expect("SIGTERM");
+    let exited = child.wait().expect("wait for staticd");
+    let mut stderr = String::new();
+    let _ = child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr);
+    assert!(ready.contains("listening"), "{ready:?} {stderr}");
+    assert!(exited.success(), "{exited:?} {stderr}");
+    assert!(
+        stderr.contains("stopped"),
+        "the error log was not flushed: {stderr}"
+    );
+    let soft = soft.expect("server's limits");
+    let default_needs = 16_384u64;
+    match hard {
+        Some(hard) if hard < default_needs + 256 => {
+            assert_eq!(soft, hard, "the soft limit is not raised to the hard limit");
+            assert!(
+                stderr.contains("RLIMIT_NOFILE"),
+                "no word of the short limit: {stderr}"
+            );
+        }
+        _ => {
+            assert!(
+                soft >= default_needs + 256,
+                "the soft limit stayed at {soft} (hard {hard:?})"
+            );
+            assert!(
+                !stderr.contains("RLIMIT_NOFILE"),
+                "a limit warning although the limit suffices: {stderr}"
+            );
+        }
+    }
+
+    // More connections than any hard limit allows: said once on the error log at start.
+    let server = Server::builder()
+        .config("[server]\nmax_connections = 4000000000\n")
+        .file("index.html", INDEX)
+        .start();
+    let said = wait_until(Duration::from_secs(5), || {
+        server.stderr().contains("RLIMIT_NOFILE")
+    });
+    let stderr = server.stderr();
+    assert!(said, "no word of the open-file limit: {stderr}");
+    assert_eq!(
+        stderr.matches("RLIMIT_NOFILE").count(),
+        1,
+        "said more than once: {stderr}"
+    );
+    assert!(stderr.contains("max_connections"), "{stderr}");
+    assert_still_serves(&server, "/index.html", INDEX, "a short open-file limit");
+}
 
 #[test]
 fn above_max_connections_new_connections_get_503_or_a_prompt_close() {
