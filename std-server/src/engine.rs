@@ -326,7 +326,7 @@ const NOFILE_RESERVE: u64 = 256;
 fn nofile_needed(max_connections: u32, threads: usize) -> u64 {
     u64::from(max_connections)
         .saturating_add(NOFILE_RESERVE)
-        .saturating_add(3 * threads as u64)
+        .saturating_add((threads as u64).saturating_mul(3))
 }
 
 /// Raises the soft RLIMIT_NOFILE toward the hard limit (a common soft default of 1024 would
@@ -713,33 +713,19 @@ impl Worker<'_> {
             return;
         }
         let ctx = &mut self.ctx;
-        let result = panic::catch_unwind(AssertUnwindSafe(|| conn.advance(token, ctx)));
-        self.settle(token, result);
+        let next = contain_panic(self.errors, conn, |conn| conn.advance(token, ctx));
+        self.settle(token, next);
     }
 
-    fn settle(&mut self, token: usize, result: std::thread::Result<Next>) {
-        match result {
-            Ok(Next::Wait) => {}
-            Ok(Next::Again) => {
+    fn settle(&mut self, token: usize, next: Next) {
+        match next {
+            Next::Wait => {}
+            Next::Again => {
                 if let Some(conn) = self.conns.get(token) {
                     self.again.push((token, conn.id));
                 }
             }
-            Ok(Next::Close) => self.close(token),
-            Err(_) => {
-                let msg = LAST_PANIC
-                    .with(|p| p.borrow_mut().take())
-                    .unwrap_or_else(|| "panic".to_owned());
-                let client = self
-                    .conns
-                    .get(token)
-                    .map(|c| String::from_utf8_lossy(c.client()).into_owned())
-                    .unwrap_or_default();
-                self.errors.error(format_args!(
-                    "bug: panic while serving {client}: {msg}; connection closed"
-                ));
-                self.close(token);
-            }
+            Next::Close => self.close(token),
         }
     }
 
@@ -763,9 +749,8 @@ impl Worker<'_> {
                 }
                 let ctx = &mut self.ctx;
                 let token = expiry.token;
-                let result =
-                    panic::catch_unwind(AssertUnwindSafe(|| conn.on_timer(kind, token, ctx)));
-                self.settle(token, result);
+                let next = contain_panic(self.errors, conn, |conn| conn.on_timer(kind, token, ctx));
+                self.settle(token, next);
             }
             let queue_len = self.ctx.timers.queue(kind).len();
             if queue_len > 2 * self.conns.live + 1024 {
@@ -798,8 +783,30 @@ impl Worker<'_> {
                 continue;
             };
             let ctx = &mut self.ctx;
-            let result = panic::catch_unwind(AssertUnwindSafe(|| conn.on_stop(token, ctx)));
-            self.settle(token, result);
+            let next = contain_panic(self.errors, conn, |conn| conn.on_stop(token, ctx));
+            self.settle(token, next);
+        }
+    }
+}
+
+/// The connection boundary: runs `work` on one connection. A panic there is a bug in staticd, but
+/// one connection's bug must not take the worker and its other connections down: it is reported
+/// once on the error log (with the message the panic hook kept) and the connection is closed.
+fn contain_panic(errors: &ErrorLog, conn: &mut Conn, work: impl FnOnce(&mut Conn) -> Next) -> Next {
+    // AssertUnwindSafe: after a panic the connection is only asked for its client address and
+    // then dropped; the worker state `work` may have touched (buffers, log batch, file cache) is
+    // left consistent by every early exit those types allow.
+    match panic::catch_unwind(AssertUnwindSafe(|| work(conn))) {
+        Ok(next) => next,
+        Err(_) => {
+            let msg = LAST_PANIC
+                .with(|p| p.borrow_mut().take())
+                .unwrap_or_else(|| "panic".to_owned());
+            errors.error(format_args!(
+                "bug: panic while serving {}: {msg}; connection closed",
+                String::from_utf8_lossy(conn.client())
+            ));
+            Next::Close
         }
     }
 }
@@ -824,6 +831,47 @@ fn is_out_of_resources(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
+
+    /// A connection over loopback, and the client end of it.
+    fn loopback_conn(id: u64) -> (Conn, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, peer) = listener.accept().unwrap();
+        (Conn::new(id, TcpStream::from_std(server), peer), client)
+    }
+
+    #[test]
+    fn a_panic_at_the_boundary_is_logged_once_and_closes_only_that_connection() {
+        static HOOK: std::sync::Once = std::sync::Once::new();
+        HOOK.call_once(install_panic_hook);
+        IN_WORKER.with(|w| w.set(true));
+        let (errors, lines) = ErrorLog::capture();
+
+        let (mut first, _first_client) = loopback_conn(1);
+        let next = contain_panic(&errors, &mut first, |_| panic!("slot 7 out of range"));
+        assert_eq!(next, Next::Close);
+        let logged = lines.lines();
+        assert_eq!(logged.len(), 1, "{logged:?}");
+        assert!(
+            logged[0].starts_with("bug: panic while serving 127.0.0.1: slot 7 out of range at "),
+            "{logged:?}"
+        );
+        assert!(logged[0].ends_with("; connection closed"), "{logged:?}");
+
+        // The worker goes on: its next connection runs and is served.
+        let (mut second, mut second_client) = loopback_conn(2);
+        let next = contain_panic(&errors, &mut second, |conn| {
+            conn.stream.write_all(b"served").unwrap();
+            Next::Wait
+        });
+        assert_eq!(next, Next::Wait);
+        let mut got = [0u8; 6];
+        second_client.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"served");
+        assert!(lines.lines().is_empty());
+        IN_WORKER.with(|w| w.set(false));
+    }
 
     #[test]
     fn the_open_file_limit_goes_to_the_hard_limit_never_down() {

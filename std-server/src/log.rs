@@ -46,6 +46,33 @@ impl ErrorLog {
     }
 }
 
+#[cfg(test)]
+impl ErrorLog {
+    /// An error log whose lines go to the returned receiver instead of a log thread.
+    pub fn capture() -> (ErrorLog, CapturedErrors) {
+        let (tx, rx) = mpsc::channel();
+        (ErrorLog { tx }, CapturedErrors(rx))
+    }
+}
+
+/// The lines of an [`ErrorLog::capture`].
+#[cfg(test)]
+pub struct CapturedErrors(Receiver<LogMsg>);
+
+#[cfg(test)]
+impl CapturedErrors {
+    /// The error lines queued so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.0
+            .try_iter()
+            .filter_map(|msg| match msg {
+                LogMsg::Error(line) => Some(line),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// One worker's side of the access log: the batch being filled and buffers coming back.
 pub struct AccessBatch {
     worker: usize,
