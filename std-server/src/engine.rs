@@ -19,7 +19,7 @@ use staticd_core::status::StatusCode;
 
 use crate::config::Settings;
 use crate::conn::{Conn, Next};
-use crate::files::{FileCache, SharedEtags};
+use crate::files::{FileCache, VersionTable};
 use crate::log::{self, AccessBatch, AccessLine, ErrorLog};
 use crate::respond::{self, Output};
 use crate::timers::DeadlineQueue;
@@ -166,6 +166,9 @@ impl Ctx<'_> {
 }
 
 struct Shared {
+    /// Time zero of every worker's `now_ms`: the version table's "checked at" stamps are compared
+    /// across workers.
+    epoch: Instant,
     stop: AtomicBool,
     connections: AtomicUsize,
     max_connections: usize,
@@ -246,12 +249,13 @@ pub fn run(settings: Settings) -> io::Result<()> {
     install_panic_hook();
 
     let shared = Arc::new(Shared {
+        epoch: Instant::now(),
         stop: AtomicBool::new(false),
         connections: AtomicUsize::new(0),
         max_connections: settings.config.server.max_connections as usize,
     });
     let settings = Arc::new(settings);
-    let etags = SharedEtags::default();
+    let versions = Arc::new(VersionTable::default());
     let mut wakers = Vec::with_capacity(threads);
     let mut workers = Vec::with_capacity(threads);
     let mut polls = Vec::with_capacity(threads);
@@ -267,13 +271,14 @@ pub fn run(settings: Settings) -> io::Result<()> {
         let settings = Arc::clone(&settings);
         let shared = Arc::clone(&shared);
         let errors = errors.clone();
-        let etags = Arc::clone(&etags);
+        let versions = Arc::clone(&versions);
         let handle = std::thread::Builder::new()
             .name(format!("staticd-worker-{index}"))
             .spawn(move || {
                 IN_WORKER.with(|w| w.set(true));
                 let listener = TcpListener::from_std(listener);
-                worker(poll, listener, &settings, &shared, batch, &errors, etags);
+                let files = FileCache::new(&settings.config, &settings.root, versions);
+                worker(poll, listener, &settings, &shared, batch, &errors, files);
             })?;
         workers.push(handle);
     }
@@ -452,7 +457,7 @@ fn worker(
     shared: &Shared,
     log: AccessBatch,
     errors: &ErrorLog,
-    etags: SharedEtags,
+    files: FileCache,
 ) {
     if let Err(e) = poll
         .registry()
@@ -472,7 +477,7 @@ fn worker(
     let max_request_bytes = server.max_request_bytes as usize;
     let ms = |s: staticd_core::config::Seconds| u64::from(s.as_millis());
     let ctx = Ctx {
-        files: FileCache::new(&settings.config, &settings.root, etags),
+        files,
         date: HttpDate::from_unix(0),
         clf_date: clf_date(0),
         date_secs: u64::MAX,
@@ -516,12 +521,11 @@ fn worker(
         again: Vec::new(),
         grace_deadline: None,
     };
-    worker.run();
+    worker.run(shared.epoch);
 }
 
 impl Worker<'_> {
-    fn run(&mut self) {
-        let started = Instant::now();
+    fn run(&mut self, started: Instant) {
         let mut events = Events::with_capacity(1024);
         self.ctx.tick(started);
         loop {

@@ -1,22 +1,31 @@
 //! The seam to the disk: mapping a resolved request path to a file under root (symlink policy,
-//! index files, directory redirects), and a per-worker cache of file versions.
+//! index files, directory redirects), and a table of file versions shared by all workers.
 //!
-//! A file version is identified by (size, mtime, inode, device). For each version the cache holds
+//! A file version is identified by (size, mtime, inode, device). For each version the table holds
 //! the open file, the strong ETag, the content type and the pre-rendered file-specific header lines,
-//! and for small files the body itself, so a cached hit costs no syscall and no allocation. Entries
-//! are revalidated with a fresh lookup (stat) at most once per [`REVALIDATE_MS`].
+//! and for small files the body itself, so a cached hit costs no syscall and no allocation (an
+//! uncontended read lock, an atomic load and a reference count).
+//!
+//! Freshness (also stated in config/staticd.toml): a path's entry is checked against the disk at
+//! most once per [`REVALIDATE_MS`], by whichever worker first finds it due (an atomic "checked at"
+//! stamp elects it; the others keep answering from the entry meanwhile). A change on disk is
+//! therefore answered by every worker at most [`REVALIDATE_MS`] (plus one lookup) after it
+//! happened, and visibility is monotonic: the entry is replaced for all workers at once, and
+//! looks at the disk are ordered (a ticket taken under the resolve lock), so an older look never
+//! replaces a newer one. Once any response shows the new state, no later response shows the old.
+//! Bodies sent from disk (over [`SMALL_BODY_BYTES`]) are looked up on every request.
 //!
 //! The ETag is the xxh3-128 hash of the content, not of the metadata: the same bytes give the same
 //! ETag on every machine and after every copy or checkout, which is what replicas behind a load
-//! balancer and caches need (issue 4). It is computed once per version and shared between workers.
+//! balancer and caches need (issue 4). It is computed once per version.
 
 use std::collections::HashMap;
 use std::fs::{File, Metadata};
 use std::io::{self, Read};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use staticd_core::config::{Config, Symlinks};
 use staticd_core::date::HttpDate;
@@ -26,7 +35,8 @@ use staticd_core::path::hidden_segment;
 
 /// Bodies up to this size are kept in memory and leave with the head in one write.
 pub const SMALL_BODY_BYTES: u64 = 64 * 1024;
-/// A cached lookup is trusted for this long before it is checked against the disk again.
+/// A cached lookup is trusted for this long before one worker checks it against the disk again:
+/// the longest a change on disk goes unseen (see the module docs).
 pub const REVALIDATE_MS: u64 = 1000;
 const MAX_ENTRIES: usize = 4096;
 const MAX_MEMORY_BYTES: u64 = 32 * 1024 * 1024;
@@ -54,16 +64,13 @@ impl VersionKey {
     }
 }
 
-/// ETags computed by any worker, so a large file is hashed once per process, not once per worker.
-pub type SharedEtags = Arc<Mutex<HashMap<VersionKey, Box<str>>>>;
-
 /// The body of a file version.
 #[derive(Debug)]
 pub enum Body {
     /// The whole content (at most [`SMALL_BODY_BYTES`]).
     Memory(Box<[u8]>),
     /// An open file, sent with sendfile.
-    Disk(Rc<File>),
+    Disk(Arc<File>),
 }
 
 /// One version of one file, with everything a response needs rendered once.
@@ -112,7 +119,7 @@ impl FileVersion {
 /// The outcome of a lookup.
 #[derive(Debug, Clone)]
 pub enum Lookup {
-    File(Rc<FileVersion>),
+    File(Arc<FileVersion>),
     /// A directory named without its trailing slash.
     Redirect,
     NotFound,
@@ -120,11 +127,83 @@ pub enum Lookup {
     Forbidden,
 }
 
+/// The file versions of all workers, by request path.
+#[derive(Default)]
+pub struct VersionTable {
+    table: RwLock<Table>,
+    /// Held while looking at the disk, so tickets are taken in the order the looks happen.
+    resolving: Mutex<()>,
+    /// The last ticket handed out; a higher ticket looked at the disk later.
+    tickets: AtomicU64,
+    /// ETags by version: a file reached by several paths (links) is hashed once.
+    etags: Mutex<HashMap<VersionKey, Box<str>>>,
+    /// Looks at the disk so far (what the revalidation interval bounds).
+    #[cfg(test)]
+    resolutions: AtomicU64,
+}
+
+#[derive(Default)]
+struct Table {
+    entries: HashMap<Box<str>, Entry>,
+    memory_bytes: u64,
+    /// Tickets up to this were handed out before the table was last cleared.
+    floor: u64,
+}
+
 #[derive(Debug)]
 struct Entry {
-    found: Lookup,
-    checked_ms: u64,
+    /// `None` for a path last found missing: missing paths are not cached (a client could fill
+    /// the table with names that do not exist), but the ticket stays so an older look cannot
+    /// bring a deleted file back.
+    found: Option<Lookup>,
+    ticket: u64,
+    /// Worker milliseconds (one epoch for all workers) of the last look at the disk.
+    checked_ms: AtomicU64,
 }
+
+impl Table {
+    fn memory_of(found: Option<&Lookup>) -> u64 {
+        match found {
+            Some(Lookup::File(version)) => match &version.body {
+                Body::Memory(bytes) => bytes.len() as u64,
+                Body::Disk(_) => 0,
+            },
+            _ => 0,
+        }
+    }
+
+    fn put(&mut self, key: &str, entry: Entry) {
+        self.memory_bytes = self
+            .memory_bytes
+            .saturating_add(Self::memory_of(entry.found.as_ref()));
+        if let Some(old) = self.entries.insert(key.into(), entry) {
+            self.memory_bytes = self
+                .memory_bytes
+                .saturating_sub(Self::memory_of(old.found.as_ref()));
+        }
+    }
+}
+
+impl VersionTable {
+    /// Looks at the disk so far.
+    #[cfg(test)]
+    fn resolutions(&self) -> u64 {
+        self.resolutions.load(Ordering::Relaxed)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Table> {
+        // A panic while the lock was held left a table whose every entry is still whole.
+        self.table.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Table> {
+        self.table.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// How many times a lookup looks at the disk again when a table clear or a newer look at a
+/// missing path overtook it; after that its own result is answered.
+const RESOLVE_TRIES: usize = 3;
 
 struct RenderedRule {
     pattern: String,
@@ -132,7 +211,7 @@ struct RenderedRule {
     headers: Vec<u8>,
 }
 
-/// A worker's file cache.
+/// A worker's view of the shared [`VersionTable`], with the settings lookups apply.
 pub struct FileCache {
     root: PathBuf,
     symlinks: Symlinks,
@@ -141,14 +220,12 @@ pub struct FileCache {
     index_files: Vec<String>,
     allowed_extensions: Vec<String>,
     rules: Vec<RenderedRule>,
-    entries: HashMap<Box<str>, Entry>,
-    memory_bytes: u64,
     key_buf: String,
-    etags: SharedEtags,
+    shared: Arc<VersionTable>,
 }
 
 impl FileCache {
-    pub fn new(config: &Config, root: &Path, etags: SharedEtags) -> Self {
+    pub fn new(config: &Config, root: &Path, shared: Arc<VersionTable>) -> Self {
         let rules = config
             .rules
             .iter()
@@ -187,82 +264,116 @@ impl FileCache {
                 .map(|s| s.as_str().to_owned())
                 .collect(),
             rules,
-            entries: HashMap::new(),
-            memory_bytes: 0,
             key_buf: String::with_capacity(256),
-            etags,
+            shared,
         }
     }
 
-    /// Looks up `rel` (the core's resolved path: relative, normalized, no leading '/').
+    /// Looks up `rel` (the core's resolved path: relative, normalized, no leading '/') at
+    /// `now_ms`, milliseconds on the clock all workers share.
     pub fn lookup(&mut self, rel: &str, trailing_slash: bool, now_ms: u64) -> Lookup {
         self.key_buf.clear();
         self.key_buf.push_str(rel);
         if trailing_slash {
             self.key_buf.push('/');
         }
-        // Bodies sent from disk (over SMALL_BODY_BYTES) are checked on every request: a lookup
-        // costs little next to the transfer, and a stale length there would promise bytes the
-        // file no longer has. Small in-memory bodies are consistent by construction.
-        if let Some(entry) = self.entries.get(self.key_buf.as_str())
-            && now_ms.saturating_sub(entry.checked_ms) < REVALIDATE_MS
-            && !matches!(&entry.found, Lookup::File(v) if matches!(v.body, Body::Disk(_)))
         {
-            return entry.found.clone();
-        }
-        let found = self.resolve(rel, trailing_slash);
-        let found = match (found, self.entries.get(self.key_buf.as_str())) {
-            // Same version on disk: keep the hash, the open file and the rendered headers.
-            (
-                Resolved::File(opened),
-                Some(Entry {
-                    found: Lookup::File(old),
-                    ..
-                }),
-            ) if old.key == VersionKey::of(&opened.meta) => Lookup::File(Rc::clone(old)),
-            (Resolved::File(opened), _) => {
-                let Opened { file, meta, served } = *opened;
-                match self.new_version(file, &meta, &served) {
-                    Ok(version) => Lookup::File(Rc::new(version)),
-                    Err(_) => Lookup::Forbidden,
+            let table = self.shared.read();
+            if let Some(entry) = table.entries.get(self.key_buf.as_str())
+                && let Some(found) = &entry.found
+                // Bodies sent from disk (over SMALL_BODY_BYTES) are looked up on every request:
+                // a lookup costs little next to the transfer, and a stale length there would
+                // promise bytes the file no longer has.
+                && !matches!(found, Lookup::File(v) if matches!(v.body, Body::Disk(_)))
+            {
+                let checked = entry.checked_ms.load(Ordering::Acquire);
+                // Fresh, or another worker won this interval's check and answers for it: until
+                // it replaces the entry, nobody has seen a newer state.
+                if now_ms.saturating_sub(checked) < REVALIDATE_MS
+                    || entry
+                        .checked_ms
+                        .compare_exchange(checked, now_ms, Ordering::AcqRel, Ordering::Acquire)
+                        .is_err()
+                {
+                    return found.clone();
                 }
             }
-            (Resolved::Redirect, _) => Lookup::Redirect,
-            (Resolved::NotFound, _) => Lookup::NotFound,
-            (Resolved::Forbidden, _) => Lookup::Forbidden,
-        };
-        if matches!(found, Lookup::NotFound) {
-            // Missing paths are not cached: a client could fill the cache with names that do not exist.
-            if let Some(old) = self.entries.remove(self.key_buf.as_str()) {
-                self.forget(&old);
-            }
-            return found;
         }
-        if self.entries.len() >= MAX_ENTRIES || self.memory_bytes > MAX_MEMORY_BYTES {
-            self.entries.clear();
-            self.memory_bytes = 0;
-        }
-        let entry = Entry {
-            found: found.clone(),
-            checked_ms: now_ms,
-        };
-        if let Lookup::File(version) = &entry.found
-            && let Body::Memory(bytes) = &version.body
-        {
-            self.memory_bytes = self.memory_bytes.saturating_add(bytes.len() as u64);
-        }
-        if let Some(old) = self.entries.insert(self.key_buf.as_str().into(), entry) {
-            self.forget(&old);
-        }
-        found
+        self.refresh(rel, trailing_slash, now_ms)
     }
 
-    fn forget(&mut self, old: &Entry) {
-        if let Lookup::File(version) = &old.found
-            && let Body::Memory(bytes) = &version.body
-        {
-            self.memory_bytes = self.memory_bytes.saturating_sub(bytes.len() as u64);
+    /// Looks at the disk and publishes what it found, unless a later look is already in.
+    fn refresh(&self, rel: &str, trailing_slash: bool, now_ms: u64) -> Lookup {
+        let key = self.key_buf.as_str();
+        let mut found = Lookup::NotFound;
+        for _ in 0..RESOLVE_TRIES {
+            let (ticket, resolved) = {
+                let _order = self
+                    .shared
+                    .resolving
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let ticket = self.shared.tickets.fetch_add(1, Ordering::AcqRel) + 1;
+                #[cfg(test)]
+                self.shared.resolutions.fetch_add(1, Ordering::Relaxed);
+                (ticket, self.resolve(rel, trailing_slash))
+            };
+            found = match resolved {
+                Resolved::File(opened) => {
+                    let same = match self.shared.read().entries.get(key) {
+                        Some(Entry {
+                            found: Some(Lookup::File(old)),
+                            ..
+                        }) if old.key == VersionKey::of(&opened.meta) => Some(Arc::clone(old)),
+                        _ => None,
+                    };
+                    // Same version on disk: keep the hash, the open file and the rendered headers.
+                    match same {
+                        Some(old) => Lookup::File(old),
+                        None => {
+                            let Opened { file, meta, served } = *opened;
+                            match self.new_version(file, &meta, &served) {
+                                Ok(version) => Lookup::File(Arc::new(version)),
+                                Err(_) => Lookup::Forbidden,
+                            }
+                        }
+                    }
+                }
+                Resolved::Redirect => Lookup::Redirect,
+                Resolved::NotFound => Lookup::NotFound,
+                Resolved::Forbidden => Lookup::Forbidden,
+            };
+            let mut table = self.shared.write();
+            match table.entries.get(key) {
+                Some(newer) if newer.ticket > ticket => match &newer.found {
+                    Some(newer) => return newer.clone(),
+                    // Found missing by a later look: the path may exist again; look again.
+                    None => continue,
+                },
+                // Cleared since this look began: a later look may have been dropped with it.
+                None if ticket <= table.floor => continue,
+                _ => {}
+            }
+            let known = table.entries.contains_key(key);
+            if matches!(found, Lookup::NotFound) && !known {
+                return found;
+            }
+            if !known
+                && (table.entries.len() >= MAX_ENTRIES || table.memory_bytes > MAX_MEMORY_BYTES)
+            {
+                table.entries.clear();
+                table.memory_bytes = 0;
+                table.floor = self.shared.tickets.load(Ordering::Acquire);
+            }
+            let entry = Entry {
+                found: (!matches!(found, Lookup::NotFound)).then(|| found.clone()),
+                ticket,
+                checked_ms: AtomicU64::new(now_ms),
+            };
+            table.put(key, entry);
+            return found;
         }
+        found
     }
 
     /// Maps the request path to what is on disk, applying the symlink and dotfile policies.
@@ -381,12 +492,17 @@ impl FileCache {
             let len = bytes.len() as u64;
             (Body::Memory(bytes.into_boxed_slice()), etag, len)
         } else {
-            let known = self.etags.lock().ok().and_then(|m| m.get(&key).cloned());
+            let known = self
+                .shared
+                .etags
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&key).cloned());
             let etag = match known {
                 Some(etag) => etag,
                 None => {
                     let etag = etag_of(hash_file(&file, key.size)?);
-                    if let Ok(mut map) = self.etags.lock() {
+                    if let Ok(mut map) = self.shared.etags.lock() {
                         if map.len() >= MAX_ENTRIES {
                             map.clear();
                         }
@@ -395,7 +511,7 @@ impl FileCache {
                     etag
                 }
             };
-            (Body::Disk(Rc::new(file)), etag, key.size)
+            (Body::Disk(Arc::new(file)), etag, key.size)
         };
         // A future mtime is rendered as is and clamped per response (see `last_modified_at`).
         let last_modified = u64::try_from(key.mtime_secs).unwrap_or(0);
@@ -519,7 +635,7 @@ mod tests {
     }
 
     fn cache(root: &Path, config: &Config) -> FileCache {
-        FileCache::new(config, root, SharedEtags::default())
+        FileCache::new(config, root, Arc::default())
     }
 
     #[test]
@@ -576,7 +692,7 @@ mod tests {
         let Lookup::File(c) = files.lookup("copy.html", false, 500) else {
             panic!()
         };
-        assert!(Rc::ptr_eq(&b, &c));
+        assert!(Arc::ptr_eq(&b, &c));
         let Lookup::File(d) = files.lookup("copy.html", false, 1500) else {
             panic!()
         };
@@ -586,7 +702,54 @@ mod tests {
         let Lookup::File(e) = files.lookup("index.html", false, 5000) else {
             panic!()
         };
-        assert!(Rc::ptr_eq(&a, &e));
+        assert!(Arc::ptr_eq(&a, &e));
+    }
+
+    #[test]
+    fn workers_share_versions_one_checks_per_interval_and_none_goes_back() {
+        let root = site("shared");
+        let table = Arc::new(VersionTable::default());
+        let config = Config::default();
+        let mut a = FileCache::new(&config, &root, Arc::clone(&table));
+        let mut b = FileCache::new(&config, &root, Arc::clone(&table));
+        let version = |cache: &mut FileCache, now_ms| match cache.lookup("app.js", false, now_ms) {
+            Lookup::File(v) => v,
+            other => panic!("{other:?}"),
+        };
+        let first = version(&mut a, 0);
+        assert!(Arc::ptr_eq(&first, &version(&mut b, 10)));
+        assert_eq!(
+            table.resolutions(),
+            1,
+            "a hit on another worker looks at the disk"
+        );
+
+        std::fs::write(root.join("app.js"), b"let x = 2; // changed").unwrap();
+        // Within the interval both answer the version they share.
+        assert!(Arc::ptr_eq(&first, &version(&mut a, 900)));
+        assert!(Arc::ptr_eq(&first, &version(&mut b, 990)));
+        assert_eq!(table.resolutions(), 1);
+
+        // The interval is over: the first worker to look checks, the other takes its answer.
+        let changed = version(&mut b, 1000);
+        assert_eq!(changed.len, 21);
+        assert_eq!(table.resolutions(), 2);
+        assert!(Arc::ptr_eq(&changed, &version(&mut a, 1000)));
+        // A worker whose clock reads earlier never goes back to the old version.
+        assert!(Arc::ptr_eq(&changed, &version(&mut a, 500)));
+        assert_eq!(table.resolutions(), 2, "checked twice in one interval");
+
+        // Unchanged: the next check keeps the version object.
+        assert!(Arc::ptr_eq(&changed, &version(&mut a, 2500)));
+        assert!(Arc::ptr_eq(&changed, &version(&mut b, 2600)));
+        assert_eq!(table.resolutions(), 3);
+
+        // Missing paths are looked up every time: deleted and created again, both seen at once.
+        std::fs::remove_file(root.join("app.js")).unwrap();
+        assert!(matches!(a.lookup("app.js", false, 4000), Lookup::NotFound));
+        assert!(matches!(b.lookup("app.js", false, 4000), Lookup::NotFound));
+        std::fs::write(root.join("app.js"), b"back").unwrap();
+        assert!(matches!(b.lookup("app.js", false, 4001), Lookup::File(v) if v.len == 4));
     }
 
     #[test]

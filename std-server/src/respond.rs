@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fs::File;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use staticd_core::date::HttpDate;
 use staticd_core::parse::{Method, Request};
@@ -32,7 +32,7 @@ const HEAD_BYTES: usize = 512;
 pub struct FileSegment {
     /// The byte-output offset this segment follows.
     pub after: usize,
-    pub file: Rc<File>,
+    pub file: Arc<File>,
     pub offset: u64,
     /// Exclusive end offset in the file.
     pub end: u64,
@@ -171,7 +171,7 @@ pub fn respond(
 
 fn serve_file(
     req: &Request<'_, '_>,
-    version: &Rc<FileVersion>,
+    version: &Arc<FileVersion>,
     keep_alive: bool,
     head_only: bool,
     env: &mut Env<'_>,
@@ -310,7 +310,7 @@ fn serve_file(
 /// RFC 9110 §14.6: several ranges as multipart/byteranges.
 fn multipart(
     ranges: &[ByteRange],
-    version: &Rc<FileVersion>,
+    version: &Arc<FileVersion>,
     headers: &[u8],
     keep_alive: bool,
     env: &mut Env<'_>,
@@ -487,7 +487,7 @@ fn push_body(out: &mut Output, version: &FileVersion, start: u64, end: u64) {
         }
         Body::Disk(file) => out.files.push_back(FileSegment {
             after: out.bytes.len(),
-            file: Rc::clone(file),
+            file: Arc::clone(file),
             offset: start,
             end,
         }),
