@@ -12,6 +12,7 @@
 //! | rejects a target that is not origin-form, absolute-form, or `*` with OPTIONS | accepts any run of URI bytes | RFC 9112 §3.2.1-§3.2.4 |
 //! | rejects CONNECT (authority-form) | accepts it | RFC 9112 §3.2.3: staticd serves no tunnels |
 //! | accepts `HTTP/1.x`, x = 2..9, as HTTP/1.1 | rejects it | RFC 9110 §2.5: a higher minor version is served as the highest implemented |
+//! | refuses more than `SLOTS` field lines as soon as the next one starts | may still say Partial | RFC 9110 §5.4: a server refuses a field section larger than it wishes to process with a 4xx (431); fuzz-only row, the proptest generator stays under `SLOTS` |
 //! | waits on an unfinished `HTTP/d.d` (no CRLF yet) | refuses a major other than 1 at once | RFC 9110 §15.6.6: 505 for a well-formed other major, 400 for a malformed version, so staticd reads it whole |
 
 use staticd_core::parse::{Header, ParseError, ParserConfig, Status, Version, parse_request};
@@ -138,6 +139,12 @@ pub fn stricter_reason(buf: &[u8], error: ParseError) -> Option<&'static str> {
         && matches!(buf.get(2), Some(b'\r' | b'\n'))
     {
         return Some("more than one leading empty line (RFC 9112 §2.2)");
+    }
+    // `SLOTS` complete field lines after the request line, and a further one begun.
+    if matches!(error, ParseError::TooManyHeaders)
+        && buf.iter().filter(|&&b| b == b'\n').count() > SLOTS
+    {
+        return Some("more fields than the caller's slots (RFC 9110 §5.4)");
     }
     if matches!(error, ParseError::BadTarget) {
         if method == b"CONNECT" {
