@@ -25,5 +25,8 @@ fn field_past_the_slots_is_refused_before_its_line_ends() {
         Some(ParseError::TooManyHeaders)
     );
     let mut fields = [httparse::EMPTY_HEADER; 24];
-    assert_eq!(httparse::Request::new(&mut fields).parse(&buf), Ok(httparse::Status::Partial));
+    assert_eq!(
+        httparse::Request::new(&mut fields).parse(&buf),
+        Ok(httparse::Status::Partial)
+    );
 }
