@@ -45,7 +45,7 @@ const TABLE: &[(&str, &str)] = &[
     ("bmp", "image/bmp"),
     ("tif", "image/tiff"),
     ("tiff", "image/tiff"),
-    ("ico", "image/vnd.microsoft.icon"),
+    ("ico", "image/x-icon"),
     // Fonts (RFC 8081).
     ("woff", "font/woff"),
     ("woff2", "font/woff2"),
