@@ -205,7 +205,9 @@ mod tests {
             let (code, phrase) = line.split_at(3);
             let code: u16 = code.parse().unwrap();
             assert!(seen.insert(code), "{code} twice");
-            assert!(!phrase.is_empty() && phrase.bytes().all(|b| b == b' ' || b.is_ascii_graphic()));
+            assert!(
+                !phrase.is_empty() && phrase.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+            );
             assert_eq!(StatusCode(code).reason(), phrase);
         }
         assert_eq!(seen.len(), 44);
