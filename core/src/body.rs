@@ -5,7 +5,7 @@
 //! Framing is where request smuggling lives, so every ambiguity is refused rather than resolved: a
 //! request that two parsers could read as two different bodies gets a 400 and the connection closes.
 
-use crate::parse::{Header, Request, Version};
+use crate::parse::{Header, Request, Version, tchar, trim_ows};
 use crate::status::StatusCode;
 
 /// How the body of a request is delimited (RFC 9112 §6.3).
@@ -343,7 +343,7 @@ fn transfer_coding<'b>(values: impl Iterator<Item = &'b [u8]>) -> Result<Framing
                 None => (element, &b""[..]),
             };
             let name = trim_ows(name);
-            if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+            if name.is_empty() || !name.iter().all(|&b| tchar(b)) {
                 return Err(RequestError::BadTransferEncoding);
             }
             codings = codings.saturating_add(1);
@@ -395,39 +395,6 @@ pub fn keep_alive(version: Version, headers: &[Header<'_>]) -> bool {
         Version::Http11 => true,
         Version::Http10 => keep_alive_option,
     }
-}
-
-/// Removes OWS (SP / HTAB, RFC 9110 §5.6.3) from both ends.
-fn trim_ows(mut bytes: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = bytes {
-        bytes = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = bytes {
-        bytes = rest;
-    }
-    bytes
-}
-
-/// `tchar` (RFC 9110 §5.6.2).
-const fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
 }
 
 /// The longest chunk-size line accepted, extensions included, in bytes (CRLF not counted).
@@ -730,7 +697,7 @@ impl ChunkedDecoder {
                     quoted: false,
                     escaped: false,
                 },
-                _ if is_tchar(byte) => S::Extension {
+                _ if tchar(byte) => S::Extension {
                     size,
                     quoted: false,
                     escaped: false,
@@ -764,13 +731,13 @@ impl ChunkedDecoder {
             S::TrailerStart => match byte {
                 b'\r' => S::FinalLf,
                 b'\n' => return Err(ChunkedError::BadLineEnding),
-                _ if is_tchar(byte) => S::TrailerName,
+                _ if tchar(byte) => S::TrailerName,
                 _ => return Err(ChunkedError::BadTrailer),
             },
             S::TrailerName => match byte {
                 b':' => S::TrailerValue,
                 b'\r' | b'\n' => return Err(ChunkedError::BadTrailer),
-                _ if is_tchar(byte) => S::TrailerName,
+                _ if tchar(byte) => S::TrailerName,
                 _ => return Err(ChunkedError::BadTrailer),
             },
             S::TrailerValue => match byte {

@@ -446,14 +446,7 @@ fn err(key: &'static str, index: Option<usize>, reason: &'static str) -> ConfigE
 
 /// RFC 9110 §5.6.2 `token`.
 pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(is_tchar)
-}
-
-/// RFC 9110 §5.6.2 `tchar`.
-pub(crate) const fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`'
-        | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+    !s.is_empty() && s.bytes().all(crate::parse::tchar)
 }
 
 /// RFC 9110 §5.5 `field-value`: no control bytes except HTAB (so no CR, LF or NUL), no DEL.

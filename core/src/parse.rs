@@ -371,9 +371,22 @@ const fn tchar_table() -> [bool; 256] {
 
 static TCHAR: [bool; 256] = tchar_table();
 
+/// `tchar` (RFC 9110 §5.6.2) by table: the one check for the head, the body framing, chunk
+/// extensions, trailers and config header names.
 #[inline(always)]
-fn tchar(byte: u8) -> bool {
+pub(crate) fn tchar(byte: u8) -> bool {
     TCHAR.get(usize::from(byte)).copied().unwrap_or(false)
+}
+
+/// Removes OWS (SP / HTAB, RFC 9110 §5.6.3) from both ends of a list element or field value.
+pub(crate) fn trim_ows(mut bytes: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = bytes {
+        bytes = rest;
+    }
+    bytes
 }
 
 /// A byte that may appear in a field value: HTAB, SP, VCHAR, obs-text (RFC 9110 §5.5).

@@ -19,7 +19,7 @@
 //! nothing.
 
 use crate::date::parse_http_date;
-use crate::parse::{Method, Request};
+use crate::parse::{Method, Request, trim_ows};
 
 /// The validators of the selected representation (a file): its strong ETag and Last-Modified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,17 +79,6 @@ pub(crate) fn strong_match(tag: &EntityTag<'_>, etag: &[u8]) -> bool {
 fn weak_match(tag: &EntityTag<'_>, etag: &[u8]) -> bool {
     let ours = etag.strip_prefix(b"W/").unwrap_or(etag);
     tag.opaque == ours
-}
-
-/// `s` without leading and trailing OWS (SP / HTAB, RFC 9110 §5.6.3).
-pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
 }
 
 /// The value of field `name` when it is sent on at most one line: `Ok(None)` when absent,

@@ -23,8 +23,8 @@
 use heapless::Vec;
 
 use crate::date::parse_http_date;
-use crate::parse::{Method, Request};
-use crate::precondition::{Validators, parse_entity_tag, single_field, strong_match, trim_ows};
+use crate::parse::{Method, Request, trim_ows};
+use crate::precondition::{Validators, parse_entity_tag, single_field, strong_match};
 use crate::write::{SliceWriter, decimal, write_pieces};
 
 /// Most ranges in a 206 response (after coalescing); more -> the full representation.
