@@ -16,12 +16,13 @@ const LONG_DAY_SUFFIXES: [&[u8]; 7] = [
     b"day", b"day", b"sday", b"nesday", b"rsday", b"day", b"urday",
 ];
 
-/// The three-letter name number `index` of a packed name table.
-fn name(table: &[u8], index: u32) -> &[u8] {
-    table
-        .chunks_exact(3)
-        .nth(index as usize)
-        .unwrap_or_default()
+/// The three-letter name number `index` of a packed name table. By value: three byte stores, where
+/// copying a slice would call `memcpy`.
+fn name(table: &[u8], index: u32) -> [u8; 3] {
+    match table.chunks_exact(3).nth(index as usize) {
+        Some(&[a, b, c]) => [a, b, c],
+        _ => *b"???",
+    }
 }
 
 /// Days since 1970-01-01 to (year, month 1..=12, day 1..=31); exact for every day up to year 9999.
@@ -85,7 +86,8 @@ fn to_civil(secs: u64) -> Civil {
 }
 
 /// Fills a date template: for each (offset, width, field of `Civil`), the field in decimal,
-/// zero-padded; width 3 means a month name. One loop for both date formats.
+/// zero-padded; width 3 means a name (of the weekday for field 6, of the month otherwise). One loop
+/// for both date formats.
 fn render(out: &mut [u8], civil: &Civil, layout: &[(u8, u8, u8)]) {
     for &(at, width, field) in layout {
         let value = civil.0.get(usize::from(field)).copied().unwrap_or(0);
@@ -93,8 +95,11 @@ fn render(out: &mut [u8], civil: &Civil, layout: &[(u8, u8, u8)]) {
         let Some(dst) = out.get_mut(at..at + usize::from(width)) else {
             continue;
         };
-        if width == 3 {
-            dst.copy_from_slice(name(MONTH_NAMES, value.wrapping_sub(1)));
+        if let Ok(dst) = <&mut [u8; 3]>::try_from(&mut *dst) {
+            *dst = match field {
+                6 => name(DAY_NAMES, value),
+                _ => name(MONTH_NAMES, value.wrapping_sub(1)),
+            };
         } else {
             let mut value = value;
             for b in dst.iter_mut().rev() {
@@ -115,13 +120,11 @@ impl HttpDate {
     pub fn from_unix(secs: u64) -> Self {
         let c = to_civil(secs);
         let mut out = *b"Thu, 01 Jan 1970 00:00:00 GMT";
-        if let (Some(dst), [.., weekday]) = (out.get_mut(..3), c.0) {
-            dst.copy_from_slice(name(DAY_NAMES, weekday));
-        }
         render(
             &mut out,
             &c,
             &[
+                (0, 3, 6),
                 (5, 2, 2),
                 (8, 3, 1),
                 (12, 4, 0),
