@@ -567,7 +567,15 @@ impl Conn {
                     return Ok(false);
                 }
                 let chunk = &self.output.bytes[self.out_pos..limit];
-                match self.stream.write(chunk) {
+                // A head followed by a sendfile segment is held back (MSG_MORE) and leaves in the
+                // first full segment with the body, the way TCP_CORK would, without two extra
+                // setsockopt calls per response.
+                let flags = if self.output.files.is_empty() {
+                    rustix::net::SendFlags::NOSIGNAL
+                } else {
+                    rustix::net::SendFlags::NOSIGNAL | rustix::net::SendFlags::MORE
+                };
+                match rustix::net::send(&self.stream, chunk, flags).map_err(io::Error::from) {
                     Ok(n) => {
                         self.out_pos += n;
                         *sent += n;
