@@ -1,5 +1,8 @@
 //! Helpers shared by the staticd-core fuzz targets in `fuzz_targets/`.
 
+// The oracle and its table of allowed disagreements are shared with the differential proptest in
+// core/tests/differential.rs, so the two can never drift apart.
+#[path = "../../core/tests/support/differential.rs"]
 pub mod differential;
 
 /// True when `inner` lies entirely within `outer` (by address), as a borrowed slice must.

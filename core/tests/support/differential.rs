@@ -1,8 +1,8 @@
 //! staticd-core's request parser against httparse (strict default config) on the same bytes.
 //!
-//! Kept in sync with `core/tests/differential.rs` (the parser's own differential test): the same
-//! verdicts, and the same table of disagreements RFC 9112 allows, each checked against the bytes.
-//! An unlisted disagreement is a finding.
+//! Shared by the differential proptest (`core/tests/differential.rs`) and the differential fuzz target
+//! (`fuzz/fuzz_targets/differential.rs`): one oracle and one table of the disagreements RFC 9112
+//! allows, each row checked against the bytes. An unlisted disagreement is a finding.
 //!
 //! | staticd-core | httparse | why (RFC) |
 //! |---|---|---|
