@@ -31,8 +31,9 @@
 //! | `defmt` | `defmt::Format` on the public types, for embedded logging |
 //!
 //! Size on `thumbv7em-none-eabihf` (opt-level "z", LTO): `scripts/core-size.sh` builds a probe
-//! that calls every public function and prints the `.text` of the request parser, the whole core,
-//! and the core with postcard config loading; `--breakdown` shows where the bytes go.
+//! that calls every public function and prints the `.text` of the request parser, the whole core
+//! (with the core's own code apart from the probe's glue), and the core with postcard config
+//! loading; `--breakdown` shows where the bytes go.
 //!
 //! # Modules
 //!
