@@ -58,6 +58,20 @@ pub enum RequestError {
     TransferEncodingOnHttp10,
 }
 
+/// [`RequestError::as_str`], one line per variant in declaration order: one shared lookup instead of
+/// a `match` with a pointer per variant.
+const REQUEST_ERROR_TEXT: &str = concat!(
+    "missing Host\n",
+    "duplicate Host\n",
+    "invalid Host\n",
+    "invalid Content-Length\n",
+    "conflicting Content-Length values\n",
+    "Content-Length with Transfer-Encoding\n",
+    "invalid Transfer-Encoding\n",
+    "unsupported transfer coding\n",
+    "Transfer-Encoding on HTTP/1.0\n",
+);
+
 impl RequestError {
     /// The response status: 501 for [`RequestError::UnknownTransferCoding`], 400 otherwise.
     pub fn status(self) -> StatusCode {
@@ -76,19 +90,7 @@ impl RequestError {
 
     /// A short description, for logs.
     pub const fn as_str(self) -> &'static str {
-        match self {
-            RequestError::MissingHost => "missing Host",
-            RequestError::DuplicateHost => "duplicate Host",
-            RequestError::BadHost => "invalid Host",
-            RequestError::BadContentLength => "invalid Content-Length",
-            RequestError::ConflictingContentLength => "conflicting Content-Length values",
-            RequestError::ContentLengthWithTransferEncoding => {
-                "Content-Length with Transfer-Encoding"
-            }
-            RequestError::BadTransferEncoding => "invalid Transfer-Encoding",
-            RequestError::UnknownTransferCoding => "unsupported transfer coding",
-            RequestError::TransferEncodingOnHttp10 => "Transfer-Encoding on HTTP/1.0",
-        }
+        crate::status::nth_line(REQUEST_ERROR_TEXT, self as usize)
     }
 }
 
@@ -428,6 +430,18 @@ pub enum ChunkedError {
     TrailerTooLarge,
 }
 
+/// [`ChunkedError::as_str`], one line per variant in declaration order: one shared lookup instead of
+/// a `match` with a pointer per variant.
+const CHUNKED_ERROR_TEXT: &str = concat!(
+    "invalid chunk size\n",
+    "chunk size overflow\n",
+    "invalid chunk extension\n",
+    "invalid line ending in chunked body\n",
+    "chunk size line too long\n",
+    "invalid trailer field\n",
+    "trailer section too large\n",
+);
+
 impl ChunkedError {
     /// The response status: always 400.
     pub fn status(self) -> StatusCode {
@@ -436,15 +450,7 @@ impl ChunkedError {
 
     /// A short description, for logs.
     pub const fn as_str(self) -> &'static str {
-        match self {
-            ChunkedError::BadChunkSize => "invalid chunk size",
-            ChunkedError::ChunkSizeOverflow => "chunk size overflow",
-            ChunkedError::BadChunkExtension => "invalid chunk extension",
-            ChunkedError::BadLineEnding => "invalid line ending in chunked body",
-            ChunkedError::LineTooLong => "chunk size line too long",
-            ChunkedError::BadTrailer => "invalid trailer field",
-            ChunkedError::TrailerTooLarge => "trailer section too large",
-        }
+        crate::status::nth_line(CHUNKED_ERROR_TEXT, self as usize)
     }
 }
 
@@ -801,6 +807,63 @@ const fn hex_value(byte: u8) -> u8 {
 )]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunked_error_texts() {
+        let all = [
+            (ChunkedError::BadChunkSize, "invalid chunk size"),
+            (ChunkedError::ChunkSizeOverflow, "chunk size overflow"),
+            (ChunkedError::BadChunkExtension, "invalid chunk extension"),
+            (
+                ChunkedError::BadLineEnding,
+                "invalid line ending in chunked body",
+            ),
+            (ChunkedError::LineTooLong, "chunk size line too long"),
+            (ChunkedError::BadTrailer, "invalid trailer field"),
+            (ChunkedError::TrailerTooLarge, "trailer section too large"),
+        ];
+        for (error, text) in all {
+            assert_eq!(error.as_str(), text);
+        }
+        assert_eq!(ChunkedError::TrailerTooLarge as usize + 1, all.len());
+    }
+
+    #[test]
+    fn request_error_texts() {
+        let all = [
+            (RequestError::MissingHost, "missing Host"),
+            (RequestError::DuplicateHost, "duplicate Host"),
+            (RequestError::BadHost, "invalid Host"),
+            (RequestError::BadContentLength, "invalid Content-Length"),
+            (
+                RequestError::ConflictingContentLength,
+                "conflicting Content-Length values",
+            ),
+            (
+                RequestError::ContentLengthWithTransferEncoding,
+                "Content-Length with Transfer-Encoding",
+            ),
+            (
+                RequestError::BadTransferEncoding,
+                "invalid Transfer-Encoding",
+            ),
+            (
+                RequestError::UnknownTransferCoding,
+                "unsupported transfer coding",
+            ),
+            (
+                RequestError::TransferEncodingOnHttp10,
+                "Transfer-Encoding on HTTP/1.0",
+            ),
+        ];
+        for (error, text) in all {
+            assert_eq!(error.as_str(), text);
+        }
+        assert_eq!(
+            RequestError::TransferEncodingOnHttp10 as usize + 1,
+            all.len()
+        );
+    }
     use crate::parse::Method;
     use std::vec::Vec;
 

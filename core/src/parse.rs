@@ -203,6 +203,25 @@ pub enum ParseError {
     TooManyHeaders,
 }
 
+/// [`ParseError::as_str`], one line per variant in declaration order: one shared lookup instead of
+/// a `match` with a pointer per variant.
+const PARSE_ERROR_TEXT: &str = concat!(
+    "malformed request line\n",
+    "method is not a token\n",
+    "invalid request-target\n",
+    "request line too long\n",
+    "malformed HTTP version\n",
+    "unsupported HTTP major version\n",
+    "invalid field name\n",
+    "invalid byte in field value\n",
+    "whitespace before field colon\n",
+    "line folding or leading whitespace in field section\n",
+    "bare CR\n",
+    "bare LF\n",
+    "request head too large\n",
+    "too many header fields\n",
+);
+
 impl ParseError {
     /// The response status for this error: 400, 414, 431 or 505.
     pub fn status(self) -> StatusCode {
@@ -227,22 +246,7 @@ impl ParseError {
 
     /// A short description, for logs.
     pub const fn as_str(self) -> &'static str {
-        match self {
-            ParseError::BadRequestLine => "malformed request line",
-            ParseError::BadMethod => "method is not a token",
-            ParseError::BadTarget => "invalid request-target",
-            ParseError::TargetTooLong => "request line too long",
-            ParseError::BadVersion => "malformed HTTP version",
-            ParseError::UnsupportedVersion => "unsupported HTTP major version",
-            ParseError::BadFieldName => "invalid field name",
-            ParseError::BadFieldValue => "invalid byte in field value",
-            ParseError::WhitespaceBeforeColon => "whitespace before field colon",
-            ParseError::ObsFold => "line folding or leading whitespace in field section",
-            ParseError::BareCr => "bare CR",
-            ParseError::BareLf => "bare LF",
-            ParseError::HeadTooLarge => "request head too large",
-            ParseError::TooManyHeaders => "too many header fields",
-        }
+        crate::status::nth_line(PARSE_ERROR_TEXT, self as usize)
     }
 }
 
@@ -736,6 +740,39 @@ fn field_section<'b>(mut input: &'b [u8], headers: &mut [Header<'b>]) -> PResult
 )]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_error_texts() {
+        let all = [
+            (ParseError::BadRequestLine, "malformed request line"),
+            (ParseError::BadMethod, "method is not a token"),
+            (ParseError::BadTarget, "invalid request-target"),
+            (ParseError::TargetTooLong, "request line too long"),
+            (ParseError::BadVersion, "malformed HTTP version"),
+            (
+                ParseError::UnsupportedVersion,
+                "unsupported HTTP major version",
+            ),
+            (ParseError::BadFieldName, "invalid field name"),
+            (ParseError::BadFieldValue, "invalid byte in field value"),
+            (
+                ParseError::WhitespaceBeforeColon,
+                "whitespace before field colon",
+            ),
+            (
+                ParseError::ObsFold,
+                "line folding or leading whitespace in field section",
+            ),
+            (ParseError::BareCr, "bare CR"),
+            (ParseError::BareLf, "bare LF"),
+            (ParseError::HeadTooLarge, "request head too large"),
+            (ParseError::TooManyHeaders, "too many header fields"),
+        ];
+        for (error, text) in all {
+            assert_eq!(error.as_str(), text);
+        }
+        assert_eq!(ParseError::TooManyHeaders as usize + 1, all.len());
+    }
 
     type Parsed = Result<Status<(usize, Method<'static>, &'static [u8], Version)>, ParseError>;
 

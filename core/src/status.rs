@@ -53,6 +53,32 @@ const REASONS: &str = concat!(
     "505HTTP Version Not Supported\n",
 );
 
+/// Line `n` (from 0) of `lines`, without its `\n`; `""` past the end. The error types' `as_str`
+/// tables share this one loop.
+pub(crate) const fn nth_line(lines: &'static str, n: usize) -> &'static str {
+    let mut rest = lines.as_bytes();
+    let (mut index, mut start, mut pos) = (0usize, 0usize, 0usize);
+    while let [byte, more @ ..] = rest {
+        if *byte == b'\n' {
+            if index == n {
+                // `start <= pos`, both on ASCII line boundaries, so both splits succeed.
+                return match lines.split_at_checked(pos) {
+                    Some((before, _)) => match before.split_at_checked(start) {
+                        Some((_, line)) => line,
+                        None => "",
+                    },
+                    None => "",
+                };
+            }
+            index += 1;
+            start = pos + 1;
+        }
+        pos += 1;
+        rest = more;
+    }
+    ""
+}
+
 /// A three-digit HTTP status code (RFC 9110 §15), always in `100..=999`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -219,6 +245,16 @@ mod tests {
         assert_eq!(StatusCode(505).reason(), "HTTP Version Not Supported");
         assert_eq!(StatusCode(100).reason(), "Continue");
         assert_eq!(StatusCode(431).reason(), "Request Header Fields Too Large");
+    }
+
+    #[test]
+    fn nth_line_bounds() {
+        assert_eq!(nth_line("a\nbc\n\nd\n", 0), "a");
+        assert_eq!(nth_line("a\nbc\n\nd\n", 1), "bc");
+        assert_eq!(nth_line("a\nbc\n\nd\n", 2), "");
+        assert_eq!(nth_line("a\nbc\n\nd\n", 3), "d");
+        assert_eq!(nth_line("a\nbc\n\nd\n", 4), "");
+        assert_eq!(nth_line("a\nno newline", 1), "");
     }
 
     #[test]
