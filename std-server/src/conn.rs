@@ -240,6 +240,9 @@ impl Conn {
                         self.send_deadline = None;
                         if self.close_after {
                             if !self.linger && self.input.pending().is_empty() && !self.readable {
+                                // The FIN carries the held answer out. A close() alone would
+                                // reset instead, discarding it, if a request came in meanwhile.
+                                let _ = self.stream.shutdown(Shutdown::Write);
                                 return Next::Close;
                             }
                             if self.start_closing(token, ctx) {
@@ -569,8 +572,9 @@ impl Conn {
                 let chunk = &self.output.bytes[self.out_pos..limit];
                 // A head followed by a sendfile segment is held back (MSG_MORE) and leaves in the
                 // first full segment with the body, the way TCP_CORK would, without two extra
-                // setsockopt calls per response.
-                let flags = if self.output.files.is_empty() {
+                // setsockopt calls per response. The last answer before a close is held for the
+                // FIN the shutdown sends: one segment instead of two for the client to take in.
+                let flags = if self.output.files.is_empty() && !self.close_after {
                     rustix::net::SendFlags::NOSIGNAL
                 } else {
                     rustix::net::SendFlags::NOSIGNAL | rustix::net::SendFlags::MORE
