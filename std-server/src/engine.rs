@@ -395,6 +395,9 @@ fn listener_on(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     )?;
     sockopt::set_socket_reuseaddr(&fd, true)?;
     sockopt::set_socket_reuseport(&fd, true)?;
+    // Accepted sockets inherit TCP_NODELAY from the listener on Linux: one setsockopt per
+    // connection saved (a seventh of the syscalls of a Connection: close request).
+    sockopt::set_tcp_nodelay(&fd, true)?;
     if addr.is_ipv6() {
         sockopt::set_ipv6_v6only(&fd, true)?;
     }
@@ -657,7 +660,6 @@ impl Worker<'_> {
     }
 
     fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr) {
-        let _ = stream.set_nodelay(true);
         let id = self.next_id;
         self.next_id += 1;
         let registry = self.poll.registry();
@@ -875,6 +877,15 @@ mod tests {
         assert_eq!(&got, b"served");
         assert!(lines.lines().is_empty());
         IN_WORKER.with(|w| w.set(false));
+    }
+
+    #[test]
+    fn accepted_sockets_inherit_nodelay_from_the_listener() {
+        let listener = listener_on("127.0.0.1:0".parse().unwrap()).unwrap();
+        listener.set_nonblocking(false).unwrap();
+        let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        assert!(accepted.nodelay().unwrap());
     }
 
     #[test]
