@@ -407,51 +407,63 @@ const fn is_target_byte(byte: u8) -> bool {
 
 // Word-at-a-time scanning: the request-target and the field values are the long runs of a head, and
 // checking eight bytes per step for "any byte that ends or breaks the run" is what keeps the parser
-// level with SIMD parsers without unsafe code or target features. The tests are exact for "does the
-// word contain such a byte" (they may misplace it, so the byte loop then finds it).
+// level with SIMD parsers without unsafe code or target features. Each test marks the high bit of
+// the bytes it finds; a borrow can mark a byte above a found one but never below, so with the word
+// read little-endian the lowest mark is exactly the first such byte.
 const WORD: usize = core::mem::size_of::<usize>();
 const ONES: usize = usize::MAX / 0xff;
 const HIGHS: usize = ONES << 7;
 
-/// Whether any byte of `word` is below `n` (n <= 0x80).
+/// The bytes of `word` below `n` (n <= 0x80), as marks.
 #[inline(always)]
-const fn any_below(word: usize, n: u8) -> bool {
-    word.wrapping_sub(ONES * n as usize) & !word & HIGHS != 0
+const fn below(word: usize, n: u8) -> usize {
+    word.wrapping_sub(ONES * n as usize) & !word & HIGHS
 }
 
-/// Whether any byte of `word` equals `b`.
+/// The bytes of `word` equal to `b`, as marks.
 #[inline(always)]
-const fn any_equal(word: usize, b: u8) -> bool {
+const fn equal(word: usize, b: u8) -> usize {
     let x = word ^ (ONES * b as usize);
-    x.wrapping_sub(ONES) & !x & HIGHS != 0
+    x.wrapping_sub(ONES) & !x & HIGHS
 }
 
+/// Marks every byte that is not [`is_target_byte`]: exactly, so the lowest mark ends the run.
 #[inline(always)]
-fn target_word_may_stop(word: usize) -> bool {
-    any_below(word, 0x21) || word & HIGHS != 0 || any_equal(word, 0x7f)
+fn target_word_may_stop(word: usize) -> usize {
+    below(word, 0x21) | word & HIGHS | equal(word, 0x7f)
 }
 
+/// Marks every byte that is not [`is_field_byte`], and HTAB (allowed, but cheaper to let the byte
+/// loop pass it than to unmark it).
 #[inline(always)]
-fn field_word_may_stop(word: usize) -> bool {
-    any_below(word, 0x20) || any_equal(word, 0x7f)
+fn field_word_may_stop(word: usize) -> usize {
+    below(word, 0x20) | equal(word, 0x7f)
 }
 
 /// The length of the longest prefix of `input` whose bytes all satisfy `byte_ok`. `word_may_stop`
-/// must be true for every word that holds a byte failing `byte_ok`.
+/// must mark every byte of a word (read little-endian) that fails `byte_ok`; from its lowest mark
+/// on, the word is checked byte by byte.
 #[inline(always)]
 fn run_length(
     input: &[u8],
-    word_may_stop: impl Fn(usize) -> bool,
+    word_may_stop: impl Fn(usize) -> usize,
     byte_ok: impl Fn(u8) -> bool,
 ) -> usize {
     let mut offset = 0;
     let mut words = input.chunks_exact(WORD);
     for chunk in &mut words {
-        if let Ok(bytes) = <[u8; WORD]>::try_from(chunk)
-            && word_may_stop(usize::from_ne_bytes(bytes))
-            && let Some(index) = chunk.iter().position(|&b| !byte_ok(b))
-        {
-            return offset + index;
+        let Ok(bytes) = <[u8; WORD]>::try_from(chunk) else {
+            break;
+        };
+        let stops = word_may_stop(usize::from_le_bytes(bytes));
+        if stops != 0 {
+            // The lowest mark is a byte that ends the run, or an allowed byte that looks alike
+            // (HTAB in a value): only then is the rest of the word read byte by byte.
+            let first = (stops.trailing_zeros() / 8) as usize;
+            let rest = chunk.get(first..).unwrap_or_default();
+            if let Some(index) = rest.iter().position(|&b| !byte_ok(b)) {
+                return offset + first + index;
+            }
         }
         offset += WORD;
     }
