@@ -698,20 +698,14 @@ fn field_name(input: &[u8]) -> PResult<'_, &[u8]> {
 /// `OWS field-value OWS CRLF` (RFC 9112 §5, RFC 9110 §5.5): the value with its surrounding OWS
 /// trimmed, and the line end consumed.
 fn field_value(input: &[u8]) -> PResult<'_, &[u8]> {
-    let leading_ows = input
-        .iter()
-        .position(|&b| !matches!(b, b' ' | b'\t'))
-        .unwrap_or(input.len());
-    let input = input.get(leading_ows..).unwrap_or_default();
+    // OWS is made of field bytes, so one scan covers it and the value; trimming after the line
+    // end is found costs one byte check per side in the common case of one SP before the value.
     let len = run_length(input, field_word_may_stop, is_field_byte);
-    let Some((mut value, rest)) = input.split_at_checked(len) else {
+    let Some((value, rest)) = input.split_at_checked(len) else {
         return incomplete();
     };
     let (rest, ()) = crlf_or(rest, ParseError::BadFieldValue)?;
-    while let [trimmed @ .., b' ' | b'\t'] = value {
-        value = trimmed;
-    }
-    Ok((rest, value))
+    Ok((rest, trim_ows(value)))
 }
 
 /// `field-line = field-name ":" OWS field-value OWS` and its CRLF (RFC 9112 §5), the name as bytes.
