@@ -481,7 +481,7 @@ fn early_line_end<'b, O>(input: &'b [u8]) -> PResult<'b, O> {
 }
 
 /// `CRLF` (RFC 9112 §2.2); `other` is the error for a byte that is neither CR nor LF.
-#[inline(always)]
+#[inline]
 fn crlf_or(input: &[u8], other: ParseError) -> PResult<'_, ()> {
     match input {
         [b'\r', b'\n', rest @ ..] => Ok((rest, ())),
@@ -713,14 +713,15 @@ fn field_line(input: &[u8]) -> PResult<'_, (&[u8], &[u8])> {
     (field_name, field_value).parse(input)
 }
 
-/// The smallest stretch of the field section checked as UTF-8 at once (see [`NameText`]).
+/// The stretch of the field section checked as UTF-8 at once (see [`NameText`]): a browser's head
+/// in one or two checks, and at most this many bytes checked past the end of a head (a body or a
+/// pipelined request in the same buffer).
 const NAME_TEXT_BLOCK: usize = 512;
 
-/// Field names as `&str` without a UTF-8 check per name: one `from_utf8` per call costed a quarter
+/// Field names as `&str` without a UTF-8 check per name: one `from_utf8` per call cost a quarter
 /// of the parse of a 40-field head, almost all of it call and loop set-up for a 10-byte name. Instead
-/// a block of the field section is checked once and every name inside it is cut from that text.
-/// Blocks start at a name and double in length, so a head costs a few checks, and the bytes checked
-/// past the head's end (a body, a pipelined request) stay within the head's own length or one block.
+/// a block of the field section, starting at a name, is checked once and every name inside it is
+/// cut from that text.
 struct NameText<'b> {
     /// A checked stretch of the field section...
     text: &'b str,
@@ -743,9 +744,7 @@ impl<'b> NameText<'b> {
         // Not in the checked stretch: the first name, a name past it, or a name after a value
         // holding obs-text that is not UTF-8 (RFC 9110 §5.5), where a check stops early.
         let from_name = section.get(offset..).unwrap_or_default();
-        let block_len = len
-            .max(NAME_TEXT_BLOCK)
-            .max(self.text.len().saturating_mul(2));
+        let block_len = len.max(NAME_TEXT_BLOCK);
         let mut block = from_name.get(..block_len).unwrap_or(from_name);
         self.text = loop {
             match core::str::from_utf8(block) {
