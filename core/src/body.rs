@@ -121,18 +121,21 @@ pub fn inspect_request<'b>(req: &Request<'_, 'b>) -> Result<RequestInfo<'b>, Req
 /// RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host; HTTP/1.0 may omit it; its value is
 /// `uri-host [ ":" port ]`, possibly empty.
 fn host<'b>(version: Version, headers: &[Header<'b>]) -> Result<Option<&'b [u8]>, RequestError> {
-    let mut hosts = headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case("host"));
-    let Some(first) = hosts.next() else {
+    let mut found = None;
+    for field in headers {
+        if field.name.eq_ignore_ascii_case("host") {
+            if found.is_some() {
+                return Err(RequestError::DuplicateHost);
+            }
+            found = Some(field);
+        }
+    }
+    let Some(first) = found else {
         return match version {
             Version::Http10 => Ok(None),
             Version::Http11 => Err(RequestError::MissingHost),
         };
     };
-    if hosts.next().is_some() {
-        return Err(RequestError::DuplicateHost);
-    }
     if valid_host(first.value) {
         Ok(Some(first.value))
     } else {
@@ -380,17 +383,19 @@ fn transfer_coding<'b>(values: impl Iterator<Item = &'b [u8]>) -> Result<Framing
 /// compared case-insensitively.
 pub fn keep_alive(version: Version, headers: &[Header<'_>]) -> bool {
     let mut keep_alive_option = false;
-    let options = headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case("connection"))
-        .flat_map(|h| h.value.split(|&b| b == b','))
-        .map(trim_ows);
-    for option in options {
-        if option.eq_ignore_ascii_case(b"close") {
-            return false;
+    // Plain loops, not an iterator chain: a device saves the adapters' code (scripts/core-size.sh).
+    for field in headers {
+        if !field.name.eq_ignore_ascii_case("connection") {
+            continue;
         }
-        if option.eq_ignore_ascii_case(b"keep-alive") {
-            keep_alive_option = true;
+        for option in field.value.split(|&b| b == b',') {
+            let option = trim_ows(option);
+            if option.eq_ignore_ascii_case(b"close") {
+                return false;
+            }
+            if option.eq_ignore_ascii_case(b"keep-alive") {
+                keep_alive_option = true;
+            }
         }
     }
     match version {
