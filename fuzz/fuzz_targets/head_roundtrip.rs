@@ -12,28 +12,6 @@ use staticd_core::date::{HttpDate, MAX_UNIX_SECS, parse_http_date};
 use staticd_core::status::StatusCode;
 use staticd_core::write::{ResponseHead, SliceWriter, write_header};
 
-const STATUSES: [StatusCode; 19] = [
-    StatusCode::OK,
-    StatusCode::NO_CONTENT,
-    StatusCode::PARTIAL_CONTENT,
-    StatusCode::MOVED_PERMANENTLY,
-    StatusCode::NOT_MODIFIED,
-    StatusCode::BAD_REQUEST,
-    StatusCode::FORBIDDEN,
-    StatusCode::NOT_FOUND,
-    StatusCode::METHOD_NOT_ALLOWED,
-    StatusCode::REQUEST_TIMEOUT,
-    StatusCode::PRECONDITION_FAILED,
-    StatusCode::CONTENT_TOO_LARGE,
-    StatusCode::URI_TOO_LONG,
-    StatusCode::RANGE_NOT_SATISFIABLE,
-    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-    StatusCode::INTERNAL_SERVER_ERROR,
-    StatusCode::NOT_IMPLEMENTED,
-    StatusCode::SERVICE_UNAVAILABLE,
-    StatusCode::HTTP_VERSION_NOT_SUPPORTED,
-];
-
 const TCHARS: &[u8] =
     b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -69,7 +47,7 @@ fn trimmed(v: &[u8]) -> &[u8] {
 }
 
 fn run(u: &mut Unstructured<'_>) -> Result<()> {
-    let status = *u.choose(&STATUSES)?;
+    let status = *u.choose(&StatusCode::ALL)?;
     let secs: u64 = if u.arbitrary()? {
         u.int_in_range(0..=MAX_UNIX_SECS)?
     } else {
