@@ -216,8 +216,8 @@ fn exercise() {
     black_box((status.is_success(), status.is_bodiless(), StatusCode::from_u16(black_box(299))));
 
     // Configuration: a device stores and loads it as postcard (serde) or builds it in code.
-    let timeout = Seconds::from_secs_f64(black_box(0.5));
-    black_box(timeout.map(|t| (t.as_secs_f64(), t.as_duration())));
+    let timeout = Seconds::from_millis(black_box(500));
+    black_box((timeout.as_millis(), timeout.as_duration()));
     #[cfg(feature = "serde")]
     {
         static BLOB: [u8; 8] = [0; 8];

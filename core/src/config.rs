@@ -54,8 +54,8 @@ pub struct ServerConfig {
     pub root: String<256>,
     /// Largest request head in bytes (and largest request body). Default 8192, at least 1024.
     pub max_request_bytes: u32,
-    /// Worker threads; 0 means one per core. Default 0.
-    pub threads: u16,
+    /// Worker threads, at least 1. Default `None`: one per core, which only the std server can count.
+    pub threads: Option<u16>,
     /// How long an idle keep-alive connection is kept. Default 5 s, from 0.1 s to 3600 s.
     pub keepalive_timeout: Seconds,
     /// Requests served on one connection before it is closed. Default 1000, at least 1.
@@ -166,8 +166,10 @@ impl Seconds {
     }
 
     /// The duration in seconds as a float (the serialized form): the `f64` nearest to
-    /// `millis / 1000`, exactly as `f64::from(millis) / 1000.0` gives it.
-    pub fn as_secs_f64(self) -> f64 {
+    /// `millis / 1000`, exactly as `f64::from(millis) / 1000.0` gives it. Only serde needs it,
+    /// so a device that builds its config in code does not link it.
+    #[cfg(any(feature = "serde", test))]
+    fn as_secs_f64(self) -> f64 {
         // Integer arithmetic only: thumbv7em has no double-precision FPU, and the soft-float
         // division and conversion would cost a device about 1 KiB of code for this one line.
         let millis = u64::from(self.millis);
@@ -193,7 +195,8 @@ impl Seconds {
 
     /// Converts a number of seconds, rounding half up to the nearest millisecond and saturating at
     /// `u32::MAX` milliseconds (+infinity included); `None` for NaN or a negative value.
-    pub fn from_secs_f64(secs: f64) -> Option<Self> {
+    #[cfg(any(feature = "serde", test))]
+    fn from_secs_f64(secs: f64) -> Option<Self> {
         // Integer arithmetic on the IEEE 754 fields: no soft-float code on a device (see above).
         let bits = secs.to_bits();
         let exponent = (bits >> 52) & 0x7ff;
@@ -343,7 +346,7 @@ impl Default for ServerConfig {
             port: 8080,
             root: String::new(),
             max_request_bytes: 8192,
-            threads: 0,
+            threads: None,
             keepalive_timeout: Seconds::from_secs(5),
             keepalive_requests: 1000,
             header_timeout: Seconds::from_secs(10),
@@ -504,15 +507,19 @@ impl ServerConfig {
         if self.keepalive_requests < 1 {
             return Err(err("server.keepalive_requests", None, "must be at least 1"));
         }
+        // A missing `threads` means one per core; a written one is at least 1.
+        if self.threads == Some(0) {
+            return Err(err("server.threads", None, "must be at least 1"));
+        }
+        if self.max_connections < 1 {
+            return Err(err("server.max_connections", None, "must be at least 1"));
+        }
         if !is_field_value(&self.server_name) {
             return Err(err(
                 "server.server_name",
                 None,
                 "must not contain control characters (CR, LF, NUL)",
             ));
-        }
-        if self.max_connections < 1 {
-            return Err(err("server.max_connections", None, "must be at least 1"));
         }
         Ok(())
     }
@@ -667,7 +674,7 @@ mod tests {
         assert_eq!(c.server.port, 8080);
         assert_eq!(c.server.root.as_str(), ".");
         assert_eq!(c.server.max_request_bytes, 8192);
-        assert_eq!(c.server.threads, 0);
+        assert_eq!(c.server.threads, None);
         assert_eq!(c.server.keepalive_timeout.as_millis(), 5000);
         assert_eq!(c.server.keepalive_requests, 1000);
         assert_eq!(c.server.header_timeout.as_millis(), 10_000);
@@ -823,6 +830,7 @@ mod tests {
                 "server.keepalive_requests",
             ),
             (|c| c.server.max_connections = 0, "server.max_connections"),
+            (|c| c.server.threads = Some(0), "server.threads"),
             (|c| c.server.host = String::new(), "server.host"),
             (|c| c.server.root = String::new(), "server.root"),
             (
@@ -869,7 +877,7 @@ mod tests {
         c.server.keepalive_timeout = Seconds::from_secs(3600);
         c.server.keepalive_requests = 1;
         c.server.max_connections = 1;
-        c.server.threads = 0;
+        c.server.threads = Some(1);
         c.files.allowed_extensions.clear();
         assert_eq!(c.validate(), Ok(()));
     }

@@ -52,7 +52,7 @@ fn toml_to_postcard_and_back_is_equal() {
 
     assert_eq!(from_toml.server.host.as_str(), "0.0.0.0");
     assert_eq!(from_toml.server.port, 0);
-    assert_eq!(from_toml.server.threads, 2);
+    assert_eq!(from_toml.server.threads, Some(2));
     assert_eq!(
         from_toml.server.keepalive_timeout,
         Seconds::from_millis(2500)

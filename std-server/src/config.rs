@@ -21,7 +21,7 @@ pub struct Settings {
     pub config: Config,
     /// The served directory, canonical (symlinks resolved), so "inside root" checks compare prefixes.
     pub root: PathBuf,
-    /// Worker threads, `threads = 0` already resolved to the number of cores.
+    /// Worker threads, an absent `threads` already resolved to the number of cores.
     pub threads: usize,
 }
 
@@ -65,15 +65,6 @@ pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings, Conf
                 key,
                 reason,
             })?;
-            if explicit_zero_threads(&text) {
-                // Issue 8: a written `threads` is at least 1; leaving the key out means one per core.
-                return Err(ConfigFailure {
-                    source,
-                    line: None,
-                    key: Some("server.threads".to_owned()),
-                    reason: "must be at least 1 (leave it out for one thread per core)".to_owned(),
-                });
-            }
             // `root` in the file is relative to the file's own folder, so the same file works from
             // any working directory.
             let dir = path
@@ -173,8 +164,8 @@ pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings, Conf
         }
     }
     let threads = match config.server.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => usize::from(n),
+        Some(n) => usize::from(n),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     Ok(Settings {
         config,
@@ -194,17 +185,6 @@ fn parse(text: &str) -> Result<Config, (Option<usize>, Option<String>, String)> 
             }
             None => (None, None, reason),
         }
-    })
-}
-
-/// Whether the file sets `threads = 0`, which the serde default cannot tell from a missing key.
-fn explicit_zero_threads(text: &str) -> bool {
-    text.parse::<toml::Table>().is_ok_and(|table| {
-        table
-            .get("server")
-            .and_then(|server| server.get("threads"))
-            .and_then(toml::Value::as_integer)
-            == Some(0)
     })
 }
 
