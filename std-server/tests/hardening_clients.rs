@@ -26,6 +26,27 @@ struct Trickler {
     closed_after: Option<Duration>,
 }
 
+impl Trickler {
+    /// Reads all that is waiting on the nonblocking stream; an EOF or error marks it closed, stamped
+    /// with the time since `start`.
+    fn drain(&mut self, start: Instant, chunk: &mut [u8]) {
+        loop {
+            match self.stream.read(chunk) {
+                Ok(0) => {
+                    self.closed_after = Some(start.elapsed());
+                    return;
+                }
+                Ok(n) => self.received.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(_) => {
+                    self.closed_after = Some(start.elapsed());
+                    return;
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn slowloris_tricklers_do_not_starve_a_normal_client_and_header_timeout_ends_them() {
     const CLIENTS: usize = 200;
@@ -64,20 +85,7 @@ fn slowloris_tricklers_do_not_starve_a_normal_client_and_header_timeout_ends_the
         for round in 0..12usize {
             let round_start = Instant::now();
             for t in tricklers.iter_mut().filter(|t| t.closed_after.is_none()) {
-                loop {
-                    match t.stream.read(&mut chunk) {
-                        Ok(0) => {
-                            t.closed_after = Some(start.elapsed());
-                            break;
-                        }
-                        Ok(n) => t.received.extend_from_slice(&chunk[..n]),
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                        Err(_) => {
-                            t.closed_after = Some(start.elapsed());
-                            break;
-                        }
-                    }
-                }
+                t.drain(start, &mut chunk);
                 // Stop writing once the server has answered, so a reset cannot eat its answer.
                 if t.closed_after.is_none() && t.received.is_empty() {
                     let _ = t.stream.write(&head[round..round + 1]);
@@ -90,20 +98,7 @@ fn slowloris_tricklers_do_not_starve_a_normal_client_and_header_timeout_ends_the
             while round_start.elapsed() < Duration::from_secs(1) {
                 thread::sleep(Duration::from_millis(50));
                 for t in tricklers.iter_mut().filter(|t| t.closed_after.is_none()) {
-                    loop {
-                        match t.stream.read(&mut chunk) {
-                            Ok(0) => {
-                                t.closed_after = Some(start.elapsed());
-                                break;
-                            }
-                            Ok(n) => t.received.extend_from_slice(&chunk[..n]),
-                            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                            Err(_) => {
-                                t.closed_after = Some(start.elapsed());
-                                break;
-                            }
-                        }
-                    }
+                    t.drain(start, &mut chunk);
                 }
             }
         }
