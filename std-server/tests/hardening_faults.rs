@@ -323,6 +323,21 @@ fn fresh_download_is_consistent(server: &Server, what: &str) {
     }
 }
 
+/// Waits up to 5 s for a HEAD of /big.bin to report the full length again (a metadata cache may hold
+/// an old one for a moment).
+fn big_file_length_restored(server: &Server) -> bool {
+    wait_until(Duration::from_secs(5), || {
+        let r = server.request(
+            format!(
+                "HEAD /big.bin HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                server.host()
+            )
+            .as_bytes(),
+        );
+        r.content_length() == Some(BIG_LEN as u64)
+    })
+}
+
 fn big_file_server() -> (Server, Vec<u8>) {
     let original = pseudo_random_bytes(BIG_LEN, 11);
     let server = Server::builder()
@@ -348,16 +363,7 @@ fn a_file_shrinking_while_sent_ends_in_a_close_not_a_hang_or_padding() {
     fresh_download_is_consistent(&server, "after the shrink");
     std::fs::write(&path, &original).expect("restore the big file");
     // A metadata cache may hold the old length for a moment; start from the restored file.
-    let restored = wait_until(Duration::from_secs(5), || {
-        let r = server.request(
-            format!(
-                "HEAD /big.bin HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-                server.host()
-            )
-            .as_bytes(),
-        );
-        r.content_length() == Some(BIG_LEN as u64)
-    });
+    let restored = big_file_length_restored(&server);
     assert!(
         restored,
         "the restored file's length is not served within 5 s"
@@ -378,16 +384,7 @@ fn a_file_shrunk_between_requests_never_leaves_a_short_body_hanging() {
     let path = server.site().join("big.bin");
     for round in 0..4 {
         std::fs::write(&path, &original).expect("restore");
-        let restored = wait_until(Duration::from_secs(5), || {
-            let r = server.request(
-                format!(
-                    "HEAD /big.bin HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-                    server.host()
-                )
-                .as_bytes(),
-            );
-            r.content_length() == Some(BIG_LEN as u64)
-        });
+        let restored = big_file_length_restored(&server);
         assert!(
             restored,
             "round {round}: the restored length is not served within 5 s"
