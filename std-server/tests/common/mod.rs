@@ -107,13 +107,8 @@ pub struct Finished {
 
 /// Runs `staticd ARGS` in `cwd` and waits at most `timeout` for it to exit (killing it otherwise).
 pub fn run_staticd(args: &[&str], cwd: &Path, timeout: Duration) -> Finished {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_staticd"))
+    let mut child = staticd_command(cwd)
         .args(args)
-        .current_dir(cwd)
-        .env("RUST_BACKTRACE", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn staticd");
     let stdout = collect(child.stdout.take().expect("stdout piped"));
@@ -130,6 +125,19 @@ pub fn run_staticd(args: &[&str], cwd: &Path, timeout: Duration) -> Finished {
         stdout: String::from_utf8_lossy(&snapshot(&stdout)).into_owned(),
         stderr: String::from_utf8_lossy(&snapshot(&stderr)).into_owned(),
     }
+}
+
+/// The staticd binary, run in `cwd` with backtraces on, no stdin, and stdout and stderr piped for
+/// the caller to collect.
+fn staticd_command(cwd: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_staticd"));
+    command
+        .current_dir(cwd)
+        .env("RUST_BACKTRACE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
 }
 
 fn collect<R: Read + Send + 'static>(mut reader: R) -> Arc<Mutex<Vec<u8>>> {
@@ -304,23 +312,15 @@ impl ServerBuilder {
         };
         let config_path = dir.write("staticd.toml", config_text.as_bytes());
 
-        let mut command = Command::new(env!("CARGO_BIN_EXE_staticd"));
-        if self.use_config_flag {
-            command.arg("--config").arg(&config_path);
-        }
         let cwd = match &self.current_dir {
             Some(rel) => dir.mkdir(rel),
             None => dir.path().to_path_buf(),
         };
-        let mut child = command
-            .args(&self.args)
-            .current_dir(cwd)
-            .env("RUST_BACKTRACE", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn staticd");
+        let mut command = staticd_command(&cwd);
+        if self.use_config_flag {
+            command.arg("--config").arg(&config_path);
+        }
+        let mut child = command.args(&self.args).spawn().expect("spawn staticd");
 
         let stderr = collect(child.stderr.take().expect("stderr piped"));
         let stdout_lines = Arc::new(Mutex::new(Vec::new()));
