@@ -10,6 +10,19 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// Waits at most `within` for the process to exit after `after`, and requires exit status 0.
+fn exits_zero_within(server: &mut Server, within: Duration, after: &str) {
+    let status = server
+        .wait_exit(within)
+        .unwrap_or_else(|| panic!("still running {within:?} after {after}"));
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{after}: exit status; stderr {:?}",
+        server.stderr()
+    );
+}
+
 fn stops_promptly_with_idle_clients(signal: Signal) {
     let mut server = Server::start("", &[("a.txt", b"a")]);
     let host = server.host();
@@ -28,14 +41,10 @@ fn stops_promptly_with_idle_clients(signal: Signal) {
 
     let signalled = Instant::now();
     server.signal(signal);
-    let status = server
-        .wait_exit(Duration::from_secs(5))
-        .unwrap_or_else(|| panic!("still running 5 s after {signal:?} with only idle clients"));
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "{signal:?}: exit status; stderr {:?}",
-        server.stderr()
+    exits_zero_within(
+        &mut server,
+        Duration::from_secs(5),
+        &format!("{signal:?} with only idle clients"),
     );
     assert!(
         signalled.elapsed() < Duration::from_secs(3),
@@ -141,14 +150,10 @@ fn sigterm_during_a_large_download_lets_it_finish_intact() {
         panic!("body differs from the file at byte {at}");
     }
 
-    let status = server
-        .wait_exit(Duration::from_secs(10))
-        .unwrap_or_else(|| panic!("still running 10 s after the download finished"));
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "exit status; stderr {:?}",
-        server.stderr()
+    exits_zero_within(
+        &mut server,
+        Duration::from_secs(10),
+        "the download finished",
     );
     eprintln!(
         "download finished and process exited {:?} after SIGTERM",
@@ -182,8 +187,7 @@ fn every_access_log_line_is_written_before_exit() {
     }
     // At once, before the log thread's flush timer can have fired.
     server.signal(Signal::TERM);
-    let status = server.wait_exit(Duration::from_secs(5)).expect("exited");
-    assert_eq!(status.code(), Some(0));
+    exits_zero_within(&mut server, Duration::from_secs(5), "SIGTERM");
     let log = server.access_log();
     let requests: Vec<String> = log
         .lines()
@@ -210,12 +214,7 @@ fn sigterm_with_the_access_log_on_stdout_flushes_it() {
         assert_eq!(server.get("/a.txt").status, 200);
     }
     server.signal(Signal::TERM);
-    assert_eq!(
-        server
-            .wait_exit(Duration::from_secs(5))
-            .and_then(|s| s.code()),
-        Some(0)
-    );
+    exits_zero_within(&mut server, Duration::from_secs(5), "SIGTERM");
     let lines = server.wait_stdout_lines(5, Duration::from_secs(1));
     assert_eq!(lines.len(), 5, "{lines:?}");
     for line in &lines {
@@ -243,12 +242,7 @@ fn the_error_log_records_start_up_and_shutdown_apart_from_the_access_log() {
         "a start-up line in the error log"
     );
     server.signal(Signal::TERM);
-    assert_eq!(
-        server
-            .wait_exit(Duration::from_secs(5))
-            .and_then(|s| s.code()),
-        Some(0)
-    );
+    exits_zero_within(&mut server, Duration::from_secs(5), "SIGTERM");
     let at_exit = std::fs::read_to_string(&error_log).unwrap();
     assert!(
         at_exit.lines().count() > started.lines().count(),
