@@ -387,7 +387,7 @@ fn seeded_black_box_fuzz_never_500_never_panics_never_hangs() {
 /// quiet. A connection that sends nothing must close within 5 s (header_timeout is 0.5 s):
 /// `closed == false` with no reply is a hang.
 fn exchange_until_answered(addr: std::net::SocketAddr, raw: &[u8]) -> Exchange {
-    use std::io::{ErrorKind, Read, Write};
+    use std::io::Write;
     let mut stream =
         std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
     stream.set_nodelay(true).expect("nodelay");
@@ -397,64 +397,15 @@ fn exchange_until_answered(addr: std::net::SocketAddr, raw: &[u8]) -> Exchange {
     let _ = stream.write_all(raw);
     let _ = stream.shutdown(std::net::Shutdown::Write);
     let head_only = raw.starts_with(b"HEAD ");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut bytes = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        let now = Instant::now();
-        if now >= deadline {
-            return Exchange {
-                bytes,
-                closed: false,
-            };
-        }
-        let quiet = if bytes.is_empty() {
-            deadline - now
-        } else if split_responses(&bytes, head_only).1.is_empty() {
-            Duration::from_millis(50)
+    read_until_quiet(&mut stream, Duration::from_secs(5), |bytes| {
+        if bytes.is_empty() {
+            None
+        } else if split_responses(bytes, head_only).1.is_empty() {
+            Some(Duration::from_millis(50))
         } else {
-            Duration::from_millis(300)
-        };
-        stream
-            .set_read_timeout(Some(quiet.min(deadline - now)))
-            .expect("read timeout");
-        match stream.read(&mut chunk) {
-            Ok(0) => {
-                return Exchange {
-                    bytes,
-                    closed: true,
-                };
-            }
-            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
-                ) =>
-            {
-                return Exchange {
-                    bytes,
-                    closed: true,
-                };
-            }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                if !bytes.is_empty() {
-                    // Answered and kept alive: not a hang.
-                    return Exchange {
-                        bytes,
-                        closed: true,
-                    };
-                }
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => {
-                return Exchange {
-                    bytes,
-                    closed: true,
-                };
-            }
+            Some(Duration::from_millis(300))
         }
-    }
+    })
 }
 
 fn server_alive(server: &Server) -> bool {

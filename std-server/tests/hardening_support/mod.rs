@@ -138,6 +138,17 @@ pub fn exchange(addr: SocketAddr, raw: &[u8], within: Duration, half_close: bool
 
 /// Reads from `stream` until EOF/reset or until `within` passes.
 pub fn read_until_close(stream: &mut TcpStream, within: Duration) -> Exchange {
+    read_until_quiet(stream, within, |_| None)
+}
+
+/// As [`read_until_close`], but a connection that stays quiet for `quiet(bytes so far)` (when that
+/// is `Some`) also ends the exchange, counted as `closed`: the server answered and kept the
+/// connection alive, which is not a hang.
+pub fn read_until_quiet(
+    stream: &mut TcpStream,
+    within: Duration,
+    quiet: impl Fn(&[u8]) -> Option<Duration>,
+) -> Exchange {
     let deadline = Instant::now() + within;
     let mut bytes = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
@@ -149,9 +160,9 @@ pub fn read_until_close(stream: &mut TcpStream, within: Duration) -> Exchange {
                 closed: false,
             };
         }
-        stream
-            .set_read_timeout(Some(deadline - now))
-            .expect("read timeout");
+        let pause = quiet(&bytes);
+        let wait = pause.map_or(deadline - now, |p| p.min(deadline - now));
+        stream.set_read_timeout(Some(wait)).expect("read timeout");
         match stream.read(&mut chunk) {
             Ok(0) => {
                 return Exchange {
@@ -165,6 +176,18 @@ pub fn read_until_close(stream: &mut TcpStream, within: Duration) -> Exchange {
                     e.kind(),
                     io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
                 ) =>
+            {
+                return Exchange {
+                    bytes,
+                    closed: true,
+                };
+            }
+            Err(e)
+                if pause.is_some()
+                    && matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
             {
                 return Exchange {
                     bytes,
