@@ -235,29 +235,7 @@ fn serve_file(
         evaluate_range(req, &range_validators, version.len)
     };
     match ranges {
-        RangeOutcome::Full => {
-            let head = ResponseHead {
-                status: StatusCode::OK,
-                date: env.date,
-                server: env.server,
-                content_type: Some(version.content_type),
-                content_length: Some(version.len),
-                keep_alive,
-                extra: &headers,
-            };
-            write_head(out, &head);
-            if head_only {
-                return Reply {
-                    status: StatusCode::OK,
-                    body_bytes: 0,
-                };
-            }
-            push_body(out, version, 0, version.len);
-            Reply {
-                status: StatusCode::OK,
-                body_bytes: version.len,
-            }
-        }
+        RangeOutcome::Full => whole_file(version, &headers, keep_alive, head_only, env, out),
         RangeOutcome::Partial(ranges) => match ranges.as_slice() {
             [single] => {
                 env.scratch.clear();
@@ -307,6 +285,37 @@ fn serve_file(
     }
 }
 
+/// A 200 with the whole file (no body for HEAD).
+fn whole_file(
+    version: &Arc<FileVersion>,
+    headers: &[u8],
+    keep_alive: bool,
+    head_only: bool,
+    env: &mut Env<'_>,
+    out: &mut Output,
+) -> Reply {
+    let head = ResponseHead {
+        status: StatusCode::OK,
+        date: env.date,
+        server: env.server,
+        content_type: Some(version.content_type),
+        content_length: Some(version.len),
+        keep_alive,
+        extra: headers,
+    };
+    write_head(out, &head);
+    let body_bytes = if head_only {
+        0
+    } else {
+        push_body(out, version, 0, version.len);
+        version.len
+    };
+    Reply {
+        status: StatusCode::OK,
+        body_bytes,
+    }
+}
+
 /// RFC 9110 §14.6: several ranges as multipart/byteranges.
 fn multipart(
     ranges: &[ByteRange],
@@ -327,21 +336,7 @@ fn multipart(
     let Some(len) = parts.content_length(ranges) else {
         // A length that cannot be represented: answer with the whole file (RFC 9110 §14.2 allows
         // ignoring Range).
-        let head = ResponseHead {
-            status: StatusCode::OK,
-            date: env.date,
-            server: env.server,
-            content_type: Some(version.content_type),
-            content_length: Some(version.len),
-            keep_alive,
-            extra: headers,
-        };
-        write_head(out, &head);
-        push_body(out, version, 0, version.len);
-        return Reply {
-            status: StatusCode::OK,
-            body_bytes: version.len,
-        };
+        return whole_file(version, headers, keep_alive, false, env, out);
     };
     let content_type = format!("multipart/byteranges; boundary={boundary}");
     let head = ResponseHead {
