@@ -803,13 +803,6 @@ const fn hex_value(byte: u8) -> u8 {
 }
 
 #[cfg(test)]
-// reason: a test should fail loudly on a broken assumption.
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::*;
 

@@ -651,13 +651,6 @@ pub fn from_postcard(bytes: &[u8]) -> Result<Config, postcard::Error> {
 }
 
 #[cfg(test)]
-// reason: a test should fail loudly on a broken assumption.
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::*;
 

@@ -146,6 +146,17 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
+// reason: unit tests should fail loudly on a broken assumption; the library itself is checked
+// without `cfg(test)` (clippy --all-targets builds both), so the denial above still holds for it.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 #![cfg_attr(not(test), deny(missing_docs))]
 
 #[cfg(feature = "alloc")]

@@ -133,13 +133,6 @@ fn allowed_entry_matches(entry: &str, ext: &str) -> bool {
 }
 
 #[cfg(test)]
-// reason: a test should fail loudly on a broken assumption.
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::*;
 

@@ -788,13 +788,6 @@ fn field_section<'b>(section: &'b [u8], headers: &mut [Header<'b>]) -> PResult<'
 }
 
 #[cfg(test)]
-// reason: a test should fail loudly on a broken assumption.
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 mod tests {
     use super::*;
 

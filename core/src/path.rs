@@ -226,13 +226,6 @@ pub fn hidden_segment(path: &str, allowed: &[&str]) -> bool {
 }
 
 #[cfg(test)]
-// reason: a test should fail loudly on a broken assumption.
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -166,13 +166,6 @@ pub fn evaluate_preconditions(req: &Request<'_, '_>, v: &Validators<'_>) -> Prec
 }
 
 #[cfg(test)]
-// reason: a test should fail loudly on a broken assumption.
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::*;
     use crate::parse::{Header, Version};

@@ -342,13 +342,6 @@ fn pieces_len(pieces: &[&[u8]]) -> u64 {
 }
 
 #[cfg(test)]
-// reason: a test should fail loudly on a broken assumption.
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 mod tests {
     use super::*;
     use crate::parse::{Header, Version};
