@@ -64,6 +64,9 @@ wanted() { [[ ",$1," == *",$2,"* ]]; }
 [[ "$(nproc)" -ge 2 ]] || die "needs 2 CPUs (server on CPU 0, wrk on CPU 1); this machine has $(nproc)"
 
 # Processes this script started, stopped on exit by their own PIDs.
+# Where a command below ends in `|| true`, its failure is expected or checked right after: a kill of a
+# process that already exited, a raised limit that is then compared with what is needed, a wrk or
+# helper whose output is parsed and turned into a FAILED row when it is missing or wrong.
 started_pids=()
 cleanup() {
     local pid
