@@ -17,7 +17,9 @@
 //! - whitespace before a field's colon, obs-fold, and whitespace before the first field line are errors
 //!   (§5.1, §5.2, §2.2);
 //! - field values hold HTAB, SP, VCHAR and obs-text only (RFC 9110 §5.5);
-//! - the request-target holds visible ASCII only (RFC 3986 via RFC 9112 §3.2).
+//! - the request-target holds visible ASCII (RFC 3986 via RFC 9112 §3.2) and, as common servers
+//!   accept, raw bytes 0x80-0xFF, which the path resolver reads as if they were percent-encoded (a
+//!   client that sends `/café` unencoded means `/caf%C3%A9`); control bytes, SP and DEL stay refused.
 
 use nom::{IResult, Needed, Parser};
 
@@ -174,7 +176,7 @@ pub enum ParseError {
     BadRequestLine,
     /// The method is not a token (RFC 9110 §9.1).
     BadMethod,
-    /// The request-target holds a byte that is not visible ASCII, is empty, is not in origin-form,
+    /// The request-target holds a control byte, DEL or a second SP, is empty, is not in origin-form,
     /// absolute-form or (for OPTIONS) asterisk-form, or the method is CONNECT, whose authority-form
     /// staticd does not serve (RFC 9112 §3.2).
     BadTarget,
@@ -399,10 +401,12 @@ const fn is_field_byte(byte: u8) -> bool {
     byte == b'\t' || (byte >= 0x20 && byte != 0x7f)
 }
 
-/// A byte that may appear in a request-target: visible ASCII.
+/// A byte that may appear in a request-target: visible ASCII (RFC 3986 via RFC 9112 §3.2), and
+/// 0x80-0xFF, taken as if percent-encoded (raw UTF-8 from clients that do not encode a path; the
+/// path resolver decodes such a byte to itself and refuses a path that is not UTF-8).
 #[inline(always)]
 const fn is_target_byte(byte: u8) -> bool {
-    byte >= 0x21 && byte <= 0x7e
+    byte >= 0x21 && byte != 0x7f
 }
 
 // Word-at-a-time scanning: the request-target and the field values are the long runs of a head, and
@@ -430,7 +434,7 @@ const fn equal(word: usize, b: u8) -> usize {
 /// Marks every byte that is not [`is_target_byte`]: exactly, so the lowest mark ends the run.
 #[inline(always)]
 fn target_word_may_stop(word: usize) -> usize {
-    below(word, 0x21) | word & HIGHS | equal(word, 0x7f)
+    below(word, 0x21) | equal(word, 0x7f)
 }
 
 /// Marks every byte that is not [`is_field_byte`], and HTAB (allowed, but cheaper to let the byte
@@ -604,8 +608,8 @@ static KNOWN_METHODS: [(u64, Method<'static>); 9] = [
     known_method(Method::Connect),
 ];
 
-/// `request-target` (RFC 9112 §3.2): a non-empty run of visible ASCII up to the next SP. Its form is
-/// checked against the method in [`target_form`].
+/// `request-target` (RFC 9112 §3.2): a non-empty run of visible ASCII and bytes 0x80-0xFF up to the
+/// next SP. Its form is checked against the method in [`target_form`].
 fn request_target(input: &[u8]) -> PResult<'_, &[u8]> {
     let len = run_length(input, target_word_may_stop, is_target_byte);
     let Some((target, rest)) = input.split_at_checked(len) else {
@@ -994,7 +998,11 @@ mod tests {
         assert_eq!(error(b"GET ?x HTTP/1.1\r\n\r\n"), ParseError::BadTarget);
         assert_eq!(error(b"GET /\x7f HTTP/1.1\r\n\r\n"), ParseError::BadTarget);
         assert_eq!(
-            error(b"GET /\xc3\xa9 HTTP/1.1\r\n\r\n"),
+            error(b"GET /a\x1fb HTTP/1.1\r\n\r\n"),
+            ParseError::BadTarget
+        );
+        assert_eq!(
+            error(b"GET /\xc3\xa9\t HTTP/1.1\r\n\r\n"),
             ParseError::BadTarget
         );
         assert_eq!(error(b"GET /\x00 HTTP/1.1\r\n\r\n"), ParseError::BadTarget);
@@ -1002,6 +1010,45 @@ mod tests {
             error(b"GET /a\x01bcdefghijk HTTP/1.1\r\n\r\n"),
             ParseError::BadTarget
         );
+    }
+
+    #[test]
+    fn raw_bytes_above_ascii_in_target() {
+        // Read as if percent-encoded; the path resolver decodes each to itself.
+        assert_eq!(
+            complete(b"GET /caf\xc3\xa9.html HTTP/1.1\r\n\r\n").2,
+            b"/caf\xc3\xa9.html"
+        );
+        // Long enough for the word-at-a-time scan, with high bytes in every position of a word.
+        let long = b"GET /\xe2\x82\xac\xe2\x82\xac/dir\xc3\xa9/\xf0\x9f\x98\x80x\xc3\xa9y?q=\xc3\xa9 HTTP/1.1\r\n\r\n";
+        assert_eq!(complete(long).2, &long[4..long.len() - 13]);
+        assert_prefixes_consistent(long);
+        // Not UTF-8 still parses: the resolver, not the grammar, refuses such a path.
+        assert_eq!(complete(b"GET /\xff\x80 HTTP/1.1\r\n\r\n").2, b"/\xff\x80");
+        assert_eq!(
+            complete(b"GET http://h/\xc3\xa9 HTTP/1.1\r\n\r\n").2,
+            b"http://h/\xc3\xa9"
+        );
+        // Only the target: a method or a field name with such a byte is still refused.
+        assert_eq!(
+            error(b"G\xc3\xa9T / HTTP/1.1\r\n\r\n"),
+            ParseError::BadMethod
+        );
+        assert_eq!(
+            error(b"GET \xc3\xa9 HTTP/1.1\r\n\r\n"),
+            ParseError::BadTarget
+        );
+        for bad in [0u8, 0x01, b'\t', 0x1f, 0x7f] {
+            let mut line = std::vec::Vec::from(&b"GET /\xc3\xa9"[..]);
+            line.push(bad);
+            line.extend_from_slice(b"\xc3\xa9 HTTP/1.1\r\n\r\n");
+            let mut headers = [Header::EMPTY; 4];
+            assert_eq!(
+                parse_request(&ParserConfig::default(), &line, &mut headers),
+                Err(ParseError::BadTarget),
+                "{bad:#x}"
+            );
+        }
     }
 
     #[test]

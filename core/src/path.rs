@@ -15,6 +15,10 @@
 //!
 //! `.` and `..` are recognised after decoding, so `%2e%2e` is `..`. Decoding happens once, so
 //! `%252e` is the three characters `%2e`, a plain name.
+//!
+//! A raw byte 0x80-0xFF (a client that sends `/café` without encoding it; RFC 3986 §2.1 would have it
+//! sent as `%C3%A9`) is taken as if it were percent-encoded: it decodes to itself, so `/caf\xc3\xa9`
+//! and `/caf%C3%A9` resolve alike, and the same UTF-8 check refuses raw bytes that do not form UTF-8.
 
 use crate::status::StatusCode;
 
@@ -157,6 +161,7 @@ fn decode_segment(raw: &[u8], out: &mut [u8], len: &mut usize) -> Result<(), Pat
                 }
             }
             b'\\' => return Err(PathError::Backslash),
+            // Raw 0x80-0xFF included: read as if percent-encoded, i.e. as the byte itself.
             _ => b,
         };
         match decoded {
@@ -264,6 +269,34 @@ mod tests {
         ok("/caf%c3%a9", "caf\u{e9}", false);
         ok("/100%25.txt", "100%.txt", false);
         ok("/a+b", "a+b", false);
+    }
+
+    #[test]
+    fn raw_bytes_above_ascii_read_as_percent_encoded() {
+        let mut raw = [0u8; 64];
+        let mut encoded = [0u8; 64];
+        for (raw_target, encoded_target) in [
+            (&b"/caf\xc3\xa9.html"[..], &b"/caf%C3%A9.html"[..]),
+            (b"/\xe2\x82\xac/a\xc3\xa9b/", b"/%E2%82%AC/a%c3%a9b/"),
+            (b"/d\xc3\xa9j\xc3%A0", b"/d%C3%A9j%C3%A0"),
+            (b"http://h/\xf0\x9f\x98\x80?\xff", b"http://h/%F0%9F%98%80"),
+        ] {
+            assert_eq!(
+                resolve_target(raw_target, &mut raw),
+                resolve_target(encoded_target, &mut encoded),
+                "{raw_target:?}"
+            );
+        }
+        ok("/caf\u{e9}.html", "caf\u{e9}.html", false);
+        // Raw bytes that are not UTF-8 are refused as their encoded forms are.
+        err(b"/\xff", PathError::InvalidUtf8);
+        err(b"/caf\xc3", PathError::InvalidUtf8);
+        err(b"/\xc0\xae\xc0\xae/etc", PathError::InvalidUtf8);
+        err(b"/\xed\xa0\x80", PathError::InvalidUtf8);
+        // Raw control bytes stay refused next to them.
+        err(b"/caf\xc3\xa9\x01", PathError::ControlByte);
+        err(b"/caf\xc3\xa9\x7f", PathError::ControlByte);
+        err(b"/\xc3\xa9\0", PathError::Nul);
     }
 
     #[test]
@@ -494,7 +527,41 @@ mod tests {
         );
     }
 
+    /// `target` with every byte 0x80-0xFF written as `%XX`.
+    fn percent_encode_high(target: &[u8]) -> std::vec::Vec<u8> {
+        let mut out = std::vec::Vec::new();
+        for &b in target {
+            if b >= 0x80 {
+                out.extend_from_slice(std::format!("%{b:02X}").as_bytes());
+            } else {
+                out.push(b);
+            }
+        }
+        out
+    }
+
     proptest! {
+        #[test]
+        fn raw_high_bytes_resolve_as_their_percent_encoding(
+            parts in proptest::collection::vec(
+                proptest::sample::select(&["/", "a", ".", "..", "\u{e9}", "\u{20ac}", "\u{1f600}",
+                    "%C3%A9", "\u{ff0f}", "?", " ", "%2e"][..]),
+                0..12),
+            cut in proptest::option::of(any::<proptest::sample::Index>()),
+        ) {
+            let mut target: std::vec::Vec<u8> = std::iter::once("/").chain(parts).collect::<std::string::String>().into_bytes();
+            // Sometimes cut inside a character, so that raw bytes which are not UTF-8 are compared too.
+            if let Some(cut) = cut {
+                target.truncate(cut.index(target.len() + 1).max(1));
+            }
+            let mut raw = [0u8; 128];
+            let mut encoded = [0u8; 128];
+            prop_assert_eq!(
+                resolve_target(&target, &mut raw),
+                resolve_target(&percent_encode_high(&target), &mut encoded)
+            );
+        }
+
         #[test]
         fn any_bytes_resolve_to_a_safe_path_or_an_error(target in proptest::collection::vec(any::<u8>(), 0..64)) {
             let mut buf = [0u8; 128];

@@ -77,8 +77,11 @@ fn method() -> impl Strategy<Value = String> {
 }
 
 fn target() -> impl Strategy<Value = Vec<u8>> {
+    // RFC 9112 §3.2 with raw bytes 0x80-0xFF, which staticd reads as if percent-encoded.
+    let target_byte = prop_oneof![8 => 0x21u8..=0x7e, 1 => 0x80u8..=0xff];
     prop_oneof![
         "/[!-~]{0,60}".prop_map(String::into_bytes),
+        prop::collection::vec(target_byte, 0..60).prop_map(|rest| [&b"/"[..], &rest].concat()),
         "https?://[a-z0-9.]{1,20}(/[!-~]{0,30})?".prop_map(String::into_bytes),
     ]
 }

@@ -1,6 +1,8 @@
 //! `parse_request` on any bytes, under two limit configurations:
 //! - it never panics;
 //! - `Complete(len)` has `len <= input` and every borrowed slice inside `input[..len]`;
+//! - a complete target holds only visible ASCII and bytes 0x80-0xFF (RFC 9112 §3.2; raw bytes above
+//!   ASCII are read as if percent-encoded): never a control byte, SP or DEL;
 //! - every prefix agrees: shorter than the head -> `Partial`, at least the head -> the same
 //!   `Complete`; an input that errors -> each prefix `Partial` or an error of the same status
 //!   (RFC 9112 §2.2 lets a parser reject as soon as the bytes seen are invalid, no sooner or later
@@ -38,6 +40,11 @@ fn parse(config: &ParserConfig, slots: usize, buf: &[u8]) -> Outcome {
             let head = &buf[..len];
             assert!(within(head, req.target), "target outside the head");
             assert!(!req.target.is_empty(), "empty target accepted");
+            assert!(
+                req.target.iter().all(|&b| b > b' ' && b != 0x7f),
+                "control byte, SP or DEL in the target: {:?}",
+                req.target
+            );
             if let Method::Other(m) = req.method {
                 assert!(within(head, m.as_bytes()), "method outside the head");
             }

@@ -4,7 +4,9 @@
 //!   backslash or other control byte;
 //! - resolving again the target that names the result (`/` + the path with `%`, `?`, `#` escaped,
 //!   plus `/` when it named a directory) gives the same result: the resolver is idempotent;
-//! - a smaller output buffer changes nothing but to add `TooLong`.
+//! - a smaller output buffer changes nothing but to add `TooLong`;
+//! - a raw byte 0x80-0xFF resolves as its percent-encoding `%XX` does (RFC 3986 §2.1: read as if the
+//!   client had encoded it), whether or not the bytes form UTF-8.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -50,9 +52,30 @@ fn target_for(path: &str, trailing_slash: bool) -> Vec<u8> {
     t
 }
 
+/// `target` with every byte 0x80-0xFF written as `%XX`.
+fn percent_encode_high(target: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(target.len());
+    for &b in target {
+        if b >= 0x80 {
+            out.extend_from_slice(format!("%{b:02X}").as_bytes());
+        } else {
+            out.push(b);
+        }
+    }
+    out
+}
+
 fuzz_target!(|target: &[u8]| {
     let mut out = [0u8; 4096];
     let big = owned(resolve_target(target, &mut out));
+
+    let encoded = percent_encode_high(target);
+    let mut encoded_out = [0u8; 4096];
+    assert_eq!(
+        owned(resolve_target(&encoded, &mut encoded_out)),
+        big,
+        "raw high bytes resolve unlike their encoding {encoded:?}: {target:?}"
+    );
 
     let mut small_out = [0u8; 24];
     match owned(resolve_target(target, &mut small_out)) {

@@ -8,10 +8,10 @@
 //! |---|---|---|
 //! | rejects a bare LF line end | accepts LF as a line end | RFC 9112 §2.2: a recipient MAY accept a bare LF; staticd does not (smuggling) |
 //! | skips one leading empty line only | skips any number | RFC 9112 §2.2: SHOULD ignore at least one |
-//! | rejects obs-text (0x80-0xFF) in the target | accepts it | RFC 9112 §3.2 / RFC 3986 §2: a URI is ASCII |
 //! | rejects a target that is not origin-form, absolute-form, or `*` with OPTIONS | accepts any run of URI bytes | RFC 9112 §3.2.1-§3.2.4 |
 //! | rejects CONNECT (authority-form) | accepts it | RFC 9112 §3.2.3: staticd serves no tunnels |
 //! | accepts `HTTP/1.x`, x = 2..9, as HTTP/1.1 | rejects it | RFC 9110 §2.5: a higher minor version is served as the highest implemented |
+//! | accepts raw bytes 0x80-0xFF in the target that do not form UTF-8 | rejects a target that is not UTF-8 | RFC 9112 §3.2 / RFC 3986 §2.1: a URI is ASCII and such a byte should come percent-encoded; staticd reads it as if it were (`/caf\xC3\xA9` is `/caf%C3%A9`) and leaves the UTF-8 check to the path resolver, as for `%FF` |
 //! | refuses more than `SLOTS` field lines as soon as the next one starts | may still say Partial | RFC 9110 §5.4: a server refuses a field section larger than it wishes to process with a 4xx (431); fuzz-only row, the proptest generator stays under `SLOTS` |
 //! | waits on an unfinished `HTTP/d.d` (no CRLF yet) | refuses a major other than 1 at once | RFC 9110 §15.6.6: 505 for a well-formed other major, 400 for a malformed version, so staticd reads it whole |
 
@@ -150,9 +150,6 @@ pub fn stricter_reason(buf: &[u8], error: ParseError) -> Option<&'static str> {
         if method == b"CONNECT" {
             return Some("CONNECT (RFC 9112 §3.2.3)");
         }
-        if target.iter().any(|&b| b >= 0x80) {
-            return Some("obs-text in target (RFC 3986 §2)");
-        }
         if !valid_target_form(method, target) {
             return Some("target form (RFC 9112 §3.2)");
         }
@@ -162,7 +159,10 @@ pub fn stricter_reason(buf: &[u8], error: ParseError) -> Option<&'static str> {
 
 /// The table row that allows staticd-core to accept (or wait on) what httparse rejects.
 pub fn laxer_reason(buf: &[u8]) -> Option<&'static str> {
-    let (_, _, rest) = request_line_parts(buf);
+    let (_, target, rest) = request_line_parts(buf);
+    if target.iter().any(|&b| b >= 0x80) && std::str::from_utf8(target).is_err() {
+        return Some("raw 0x80-0xFF in the target, not UTF-8 (RFC 9112 §3.2, RFC 3986 §2.1)");
+    }
     match rest {
         [b'H', b'T', b'T', b'P', b'/', b'1', b'.', b'2'..=b'9', ..] => {
             Some("HTTP/1.x, x >= 2 (RFC 9110 §2.5)")
