@@ -23,6 +23,8 @@ pub struct Settings {
     pub root: PathBuf,
     /// Worker threads, an absent `threads` already resolved to the number of cores.
     pub threads: usize,
+    /// Where the settings came from, for messages: the file's path, or `defaults`.
+    pub source: String,
 }
 
 /// A settings error, displayed as one line: `FILE: line N: KEY: reason`.
@@ -171,6 +173,7 @@ pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings, Conf
         config,
         root,
         threads,
+        source,
     })
 }
 

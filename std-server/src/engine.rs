@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 use std::io::{self, Write};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -23,12 +23,11 @@ use crate::files::{FileCache, VersionTable};
 use crate::log::{self, AccessBatch, AccessLine, ErrorLog};
 use crate::respond::{self, Output};
 use crate::timers::DeadlineQueue;
+use crate::{listen, signals};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 const FIRST_CONN: usize = 2;
-/// Issue 3 asks for at least 1024; the kernel caps it at net.core.somaxconn.
-const LISTEN_BACKLOG: i32 = 4096;
 /// In-flight responses get this long to finish after SIGTERM/SIGINT.
 const GRACE_PERIOD: Duration = Duration::from_secs(10);
 /// accept() out of descriptors: pause accepting on this worker for this long.
@@ -202,15 +201,29 @@ fn install_panic_hook() {
     }));
 }
 
+/// Why [`run`] returned early or failed.
+#[derive(Debug)]
+pub enum RunError {
+    /// The server could not start (a log that cannot be opened, an address in use): one line
+    /// naming the setting at fault, exit status 2.
+    Startup(String),
+    /// A failure after start-up.
+    Serving(io::Error),
+}
+
+impl From<io::Error> for RunError {
+    fn from(e: io::Error) -> Self {
+        RunError::Serving(e)
+    }
+}
+
 /// Binds, prints the ready line, serves until SIGTERM/SIGINT, then stops gracefully.
-pub fn run(settings: Settings) -> io::Result<()> {
+pub fn run(settings: Settings) -> Result<(), RunError> {
     let threads = settings.threads.max(1);
-    let (logger, errors, batches) = log::start(
-        &settings.config.log.access_log,
-        &settings.config.log.error_log,
-        threads,
-    )?;
-    let listeners = match bind_listeners(
+    let targets = log::open_targets(&settings.config.log)
+        .map_err(|e| RunError::Startup(format!("{}: {e}", settings.source)))?;
+    let (logger, errors, batches) = log::start(targets, threads)?;
+    let listeners = match listen::bind_listeners(
         &settings.config.server.host,
         settings.config.server.port,
         threads,
@@ -218,12 +231,17 @@ pub fn run(settings: Settings) -> io::Result<()> {
         Ok(listeners) => listeners,
         Err(e) => {
             let msg = format!(
-                "cannot listen on {}:{}: {e}",
-                settings.config.server.host, settings.config.server.port
+                "cannot listen on {}:{}: {}",
+                settings.config.server.host,
+                settings.config.server.port,
+                listen::describe(&e)
             );
-            errors.error(&msg);
+            // stderr gets it once from main; an error log file gets it too.
+            if settings.config.log.error_log.as_str() != "-" {
+                errors.error(&msg);
+            }
             logger.shutdown();
-            return Err(io::Error::new(e.kind(), msg));
+            return Err(RunError::Startup(msg));
         }
     };
     let addr = listeners[0].local_addr()?;
@@ -242,10 +260,7 @@ pub fn run(settings: Settings) -> io::Result<()> {
         )),
     }
     // Registered before the ready line, so a signal sent right after it is a graceful stop.
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGINT,
-    ])?;
+    let signals = signals::register()?;
     install_panic_hook();
 
     let shared = Arc::new(Shared {
@@ -286,20 +301,12 @@ pub fn run(settings: Settings) -> io::Result<()> {
     {
         let shared = Arc::clone(&shared);
         let wakers = wakers.clone();
-        let errors = errors.clone();
-        std::thread::Builder::new()
-            .name("staticd-signals".into())
-            .spawn(move || {
-                if let Some(signal) = signals.forever().next() {
-                    errors.error(format_args!(
-                        "signal {signal}: stopping (grace period {GRACE_PERIOD:?})"
-                    ));
-                    shared.stop.store(true, Ordering::SeqCst);
-                    for waker in &wakers {
-                        let _ = waker.wake();
-                    }
-                }
-            })?;
+        signals::spawn(signals, errors.clone(), move || {
+            shared.stop.store(true, Ordering::SeqCst);
+            for waker in &wakers {
+                let _ = waker.wake();
+            }
+        })?;
     }
 
     // Everything runs before the ready line: a test (or supervisor) that counts threads or
@@ -362,48 +369,6 @@ fn nofile_target(soft: u64, hard: Option<u64>, needed: u64) -> u64 {
         // An unlimited hard limit still stops at the kernel's fs.nr_open: ask only for the need.
         None => needed.max(soft),
     }
-}
-
-/// One listener per worker on the same address: the first takes the configured port (0 = a free
-/// one), the others bind the port it got.
-fn bind_listeners(host: &str, port: u16, count: usize) -> io::Result<Vec<std::net::TcpListener>> {
-    let addr = (host, port)
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))?;
-    let first = listener_on(addr)?;
-    let bound = first.local_addr()?;
-    let mut listeners = vec![first];
-    for _ in 1..count {
-        listeners.push(listener_on(bound)?);
-    }
-    Ok(listeners)
-}
-
-fn listener_on(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
-    use rustix::net::{AddressFamily, SocketFlags, SocketType, sockopt};
-    let family = if addr.is_ipv4() {
-        AddressFamily::INET
-    } else {
-        AddressFamily::INET6
-    };
-    let fd = rustix::net::socket_with(
-        family,
-        SocketType::STREAM,
-        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
-        None,
-    )?;
-    sockopt::set_socket_reuseaddr(&fd, true)?;
-    sockopt::set_socket_reuseport(&fd, true)?;
-    // Accepted sockets inherit TCP_NODELAY from the listener on Linux: one setsockopt per
-    // connection saved (a seventh of the syscalls of a Connection: close request).
-    sockopt::set_tcp_nodelay(&fd, true)?;
-    if addr.is_ipv6() {
-        sockopt::set_ipv6_v6only(&fd, true)?;
-    }
-    rustix::net::bind(&fd, &addr)?;
-    rustix::net::listen(&fd, LISTEN_BACKLOG)?;
-    Ok(std::net::TcpListener::from(fd))
 }
 
 /// The connections of one worker, indexed by token - FIRST_CONN.
@@ -877,15 +842,6 @@ mod tests {
         assert_eq!(&got, b"served");
         assert!(lines.lines().is_empty());
         IN_WORKER.with(|w| w.set(false));
-    }
-
-    #[test]
-    fn accepted_sockets_inherit_nodelay_from_the_listener() {
-        let listener = listener_on("127.0.0.1:0".parse().unwrap()).unwrap();
-        listener.set_nonblocking(false).unwrap();
-        let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (accepted, _) = listener.accept().unwrap();
-        assert!(accepted.nodelay().unwrap());
     }
 
     #[test]

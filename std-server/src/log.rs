@@ -12,6 +12,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use staticd_core::config::LogConfig;
 use staticd_core::date::clf_date;
 use staticd_core::status::StatusCode;
 
@@ -27,8 +28,13 @@ pub const BATCH_SEND_MS: u64 = 100;
 const RETURNED_BUFFERS: usize = 4;
 
 enum LogMsg {
-    Access { worker: usize, batch: Vec<u8> },
+    Access {
+        worker: usize,
+        batch: Vec<u8>,
+    },
     Error(String),
+    /// Reopen the log files (SIGUSR1).
+    Reopen,
     Shutdown,
 }
 
@@ -43,6 +49,11 @@ impl ErrorLog {
     pub fn error(&self, msg: impl Display) {
         // A send fails only after shutdown, when there is nobody left to tell.
         let _ = self.tx.send(LogMsg::Error(msg.to_string()));
+    }
+
+    /// Asks the log thread to reopen both log files by their paths (after a rotation).
+    pub fn reopen(&self) {
+        let _ = self.tx.send(LogMsg::Reopen);
     }
 }
 
@@ -135,41 +146,84 @@ impl Logger {
     }
 }
 
-/// Where a log goes: "-" means stdout (access) or stderr (error), anything else is a file path
-/// opened for appending.
-fn open_target(
-    path: &str,
-    dash: fn() -> Box<dyn Write + Send>,
-) -> io::Result<Box<dyn Write + Send>> {
-    if path == "-" {
-        Ok(dash())
-    } else {
-        let file: File = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(Box::new(file))
+/// Where one log goes: a file path opened for appending, or `-` for stdout (access log) or
+/// stderr (error log).
+pub struct Target {
+    /// `log.access_log` or `log.error_log`.
+    key: &'static str,
+    path: String,
+    out: Box<dyn Write + Send>,
+}
+
+impl Target {
+    fn open(key: &'static str, path: &str) -> Result<Target, OpenError> {
+        let out: Box<dyn Write + Send> = match (path, key) {
+            ("-", ACCESS_KEY) => Box::new(io::stdout()),
+            ("-", _) => Box::new(io::stderr()),
+            _ => Box::new(open_append(path).map_err(|error| OpenError {
+                key,
+                path: path.to_owned(),
+                error,
+            })?),
+        };
+        Ok(Target {
+            key,
+            path: path.to_owned(),
+            out,
+        })
+    }
+
+    /// Opens the file again by its path (after logrotate renamed it); `Ok(false)` for stdout
+    /// and stderr, which have nothing to reopen.
+    fn reopen(&mut self) -> io::Result<bool> {
+        if self.path == "-" {
+            return Ok(false);
+        }
+        self.out = Box::new(open_append(&self.path)?);
+        Ok(true)
     }
 }
 
-/// Opens both logs and starts the log thread. An error log that cannot be opened is a start-up
-/// error; an access log that cannot be opened is reported on the error log and the server keeps
-/// serving without it (issue 5: an unwritable access log must not stop the service).
+const ACCESS_KEY: &str = "log.access_log";
+const ERROR_KEY: &str = "log.error_log";
+
+fn open_append(path: &str) -> io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// A log file that cannot be opened: a start-up error naming the setting.
+#[derive(Debug)]
+pub struct OpenError {
+    pub key: &'static str,
+    pub path: String,
+    pub error: io::Error,
+}
+
+impl Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: cannot open {:?}: {}",
+            self.key, self.path, self.error
+        )
+    }
+}
+
+/// The access and the error log, opened (files created if missing, appended to): both are
+/// needed to start, so either failing is a start-up error.
+pub fn open_targets(config: &LogConfig) -> Result<(Target, Target), OpenError> {
+    let error = Target::open(ERROR_KEY, &config.error_log)?;
+    let access = Target::open(ACCESS_KEY, &config.access_log)?;
+    Ok((access, error))
+}
+
+/// Starts the log thread on the opened logs.
 pub fn start(
-    access_path: &str,
-    error_path: &str,
+    (access, error): (Target, Target),
     workers: usize,
 ) -> io::Result<(Logger, ErrorLog, Vec<AccessBatch>)> {
-    let error_out = open_target(error_path, || Box::new(io::stderr()))
-        .map_err(|e| io::Error::new(e.kind(), format!("error log {error_path}: {e}")))?;
     let (tx, rx) = mpsc::channel();
     let errors = ErrorLog { tx: tx.clone() };
-    let access_out = match open_target(access_path, || Box::new(io::stdout())) {
-        Ok(out) => Some(BufWriter::with_capacity(ACCESS_BUFFER_BYTES, out)),
-        Err(e) => {
-            errors.error(format_args!(
-                "access log {access_path}: cannot open ({e}); serving without an access log"
-            ));
-            None
-        }
-    };
     let mut batches = Vec::with_capacity(workers);
     let mut returns = Vec::with_capacity(workers);
     for worker in 0..workers {
@@ -184,10 +238,11 @@ pub fn start(
         });
     }
     let mut state = LogThread {
-        access: access_out,
-        access_path: access_path.to_owned(),
+        access: BufWriter::with_capacity(ACCESS_BUFFER_BYTES, access.out),
+        access_key: access.key,
+        access_path: access.path,
         access_failed: false,
-        error: error_out,
+        error,
         returns,
         dirty_since: None,
     };
@@ -205,11 +260,12 @@ pub fn start(
 }
 
 struct LogThread {
-    access: Option<BufWriter<Box<dyn Write + Send>>>,
+    access: BufWriter<Box<dyn Write + Send>>,
+    access_key: &'static str,
     access_path: String,
     /// The access log failed once and that was reported; later failures stay quiet.
     access_failed: bool,
-    error: Box<dyn Write + Send>,
+    error: Target,
     returns: Vec<SyncSender<Vec<u8>>>,
     dirty_since: Option<Instant>,
 }
@@ -247,12 +303,10 @@ impl LogThread {
     fn handle(&mut self, msg: LogMsg) {
         match msg {
             LogMsg::Access { worker, mut batch } => {
-                if let Some(out) = self.access.as_mut() {
-                    if let Err(e) = out.write_all(&batch) {
-                        self.access_error(e);
-                    } else if self.dirty_since.is_none() {
-                        self.dirty_since = Some(Instant::now());
-                    }
+                if let Err(e) = self.access.write_all(&batch) {
+                    self.access_error(e);
+                } else if self.dirty_since.is_none() {
+                    self.dirty_since = Some(Instant::now());
                 }
                 batch.clear();
                 if let Some(back) = self.returns.get(worker) {
@@ -260,22 +314,62 @@ impl LogThread {
                     let _ = back.try_send(batch);
                 }
             }
-            LogMsg::Error(line) => {
-                let now = unix_now();
-                let date = clf_date(now);
-                let date = std::str::from_utf8(&date).unwrap_or("-");
-                let _ = writeln!(self.error, "[{date}] staticd: {line}");
-                let _ = self.error.flush();
-            }
+            LogMsg::Error(line) => self.write_error(&line),
+            LogMsg::Reopen => self.reopen(),
             LogMsg::Shutdown => {}
+        }
+    }
+
+    fn write_error(&mut self, line: &str) {
+        let now = unix_now();
+        let date = clf_date(now);
+        let date = std::str::from_utf8(&date).unwrap_or("-");
+        let _ = writeln!(self.error.out, "[{date}] staticd: {line}");
+        let _ = self.error.out.flush();
+    }
+
+    /// Every line handed over before the request goes to the old file, every later one to the
+    /// new: the log thread is the only writer, and it flushes before it switches. A file that
+    /// cannot be opened again keeps the old one and says so.
+    fn reopen(&mut self) {
+        self.flush_access();
+        let mut reopened = false;
+        if self.access_path != "-" {
+            match open_append(&self.access_path) {
+                Ok(file) => {
+                    self.access = BufWriter::with_capacity(ACCESS_BUFFER_BYTES, Box::new(file));
+                    self.access_failed = false;
+                    reopened = true;
+                }
+                Err(e) => {
+                    let line = format!(
+                        "SIGUSR1: {}: cannot reopen {:?}: {e}; still writing to the old file",
+                        self.access_key, self.access_path
+                    );
+                    self.write_error(&line);
+                }
+            }
+        }
+        match self.error.reopen() {
+            Ok(error_reopened) => reopened |= error_reopened,
+            Err(e) => {
+                let line = format!(
+                    "SIGUSR1: {}: cannot reopen {:?}: {e}; still writing to the old file",
+                    self.error.key, self.error.path
+                );
+                self.write_error(&line);
+            }
+        }
+        if reopened {
+            self.write_error("SIGUSR1: log files reopened");
+        } else if self.access_path == "-" && self.error.path == "-" {
+            self.write_error("SIGUSR1: nothing to reopen (the logs go to stdout and stderr)");
         }
     }
 
     fn flush_access(&mut self) {
         self.dirty_since = None;
-        if let Some(out) = self.access.as_mut()
-            && let Err(e) = out.flush()
-        {
+        if let Err(e) = self.access.flush() {
             self.access_error(e);
         }
     }
@@ -286,15 +380,14 @@ impl LogThread {
         if !self.access_failed {
             self.access_failed = true;
             let line = format!(
-                "access log {}: write failed: {e}; lines are being lost",
-                self.access_path
+                "{} {}: write failed: {e}; lines are being lost",
+                self.access_key, self.access_path
             );
-            self.handle(LogMsg::Error(line));
+            self.write_error(&line);
         }
-        if let Some(out) = self.access.take() {
-            let (inner, _lost) = out.into_parts();
-            self.access = Some(BufWriter::with_capacity(ACCESS_BUFFER_BYTES, inner));
-        }
+        let fresh = BufWriter::with_capacity(ACCESS_BUFFER_BYTES, Box::new(io::sink()) as _);
+        let (inner, _lost) = std::mem::replace(&mut self.access, fresh).into_parts();
+        self.access = BufWriter::with_capacity(ACCESS_BUFFER_BYTES, inner);
     }
 }
 

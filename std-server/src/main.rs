@@ -1,14 +1,17 @@
 //! `staticd`: serve a directory over HTTP/1.1.
 //!
-//! Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 when the server cannot start (address in
-//! use, log file), 2 for a bad settings file or command line.
+//! Exit status: 0 after a clean stop (SIGTERM/SIGINT) or a passed `--check`; 2 when it cannot
+//! start (a bad settings file or command line, a log file that cannot be opened, an address in
+//! use), with one line on stderr; 1 for a failure after start-up.
 
 mod config;
 mod conn;
 mod engine;
 mod files;
+mod listen;
 mod log;
 mod respond;
+mod signals;
 mod timers;
 
 use std::path::PathBuf;
@@ -18,28 +21,40 @@ use clap::Parser;
 
 /// A fast, safe static-file HTTP/1.1 server.
 ///
-/// With no arguments, serves the current directory on http://127.0.0.1:8080/. Once the socket
-/// listens, prints one line on stdout: `staticd listening on http://HOST:PORT/`. SIGTERM or SIGINT
-/// stops it gracefully (in-flight responses finish, logs are flushed, exit status 0).
+/// `staticd` serves the current directory on http://127.0.0.1:8080/, `staticd DIR` serves DIR.
+/// The options below override the settings file (`--config`); a value the command line does not
+/// give comes from the settings file, else from the built-in default shown.
+///
+/// Once the socket listens, the first line on stdout is `staticd listening on http://HOST:PORT/`;
+/// the access log follows it on stdout unless `log.access_log` names a file. SIGTERM or SIGINT
+/// stops gracefully (in-flight responses finish, logs are flushed, exit status 0); SIGUSR1 reopens
+/// the log files. Exit status 2 with one line on stderr when it cannot start.
 #[derive(Parser, Debug)]
 #[command(name = "staticd", version)]
 struct Cli {
-    /// Settings file (TOML). Every key is optional; see config/staticd.toml for all keys and
-    /// defaults. `root` in the file is relative to the file's folder.
+    /// Directory to serve (the same as --root).
+    #[arg(value_name = "DIR", conflicts_with = "root")]
+    dir: Option<PathBuf>,
+    /// Settings file (TOML). Every key is optional; config/staticd.toml documents them all.
+    /// `root` in the file is relative to the file's folder.
     #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Address to listen on (IPv4 or IPv6 literal, or a name), overriding `server.host`
-    /// [default: 127.0.0.1].
+    /// Address to listen on (IPv4 or IPv6 literal, or a name) [default: `server.host` of the
+    /// settings file, else 127.0.0.1].
     #[arg(long, value_name = "ADDR")]
     host: Option<String>,
-    /// TCP port, overriding `server.port`; 0 picks a free port (read it from the ready line)
-    /// [default: 8080].
+    /// TCP port; 0 picks a free port (read it from the ready line) [default: `server.port` of
+    /// the settings file, else 8080].
     #[arg(short, long, value_name = "PORT")]
     port: Option<u16>,
-    /// Directory to serve, relative to the current directory, overriding `server.root`
-    /// [default: the current directory].
+    /// Directory to serve, relative to the current directory [default: `server.root` of the
+    /// settings file (relative to the file's folder), else the current directory].
     #[arg(short, long, value_name = "DIR")]
     root: Option<PathBuf>,
+    /// Check the settings (and that the log files can be opened), print one line and exit: 0 when
+    /// they are valid, 2 with the error otherwise. Nothing is bound or served.
+    #[arg(long)]
+    check: bool,
 }
 
 fn main() -> ExitCode {
@@ -58,7 +73,7 @@ fn main() -> ExitCode {
     let overrides = config::Overrides {
         host: cli.host,
         port: cli.port,
-        root: cli.root,
+        root: cli.root.or(cli.dir),
     };
     let settings = match config::load(cli.config.as_deref(), &overrides) {
         Ok(settings) => settings,
@@ -67,9 +82,25 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if cli.check {
+        return match log::open_targets(&settings.config.log) {
+            Ok(_) => {
+                println!("staticd: {}: settings are valid", settings.source);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("staticd: {}: {e}", settings.source);
+                ExitCode::from(2)
+            }
+        };
+    }
     match engine::run(settings) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err(engine::RunError::Startup(e)) => {
+            eprintln!("staticd: {e}");
+            ExitCode::from(2)
+        }
+        Err(engine::RunError::Serving(e)) => {
             eprintln!("staticd: {e}");
             ExitCode::from(1)
         }

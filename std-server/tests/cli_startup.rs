@@ -1,0 +1,143 @@
+//! Starting staticd as a new user would: what the command line accepts, what `--help` and
+//! `--check` say, and every reason it refuses to start (exit status 2, one line on stderr naming
+//! the setting at fault, nothing on stdout).
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+const RUN_LIMIT: Duration = Duration::from_secs(10);
+
+/// Exit status 2, exactly one non-empty line on stderr holding every word of `names`, no ready
+/// line and no panic. Returns the line.
+fn assert_refused(what: &str, run: &Finished, names: &[&str]) -> String {
+    let status = run
+        .status
+        .unwrap_or_else(|| panic!("{what}: staticd kept running; stdout {:?}", run.stdout));
+    assert_eq!(status.code(), Some(2), "{what}: stderr {:?}", run.stderr);
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "{what}: one line on stderr: {:?}",
+        run.stderr
+    );
+    for name in names {
+        assert!(
+            lines[0].contains(name),
+            "{what}: names {name:?}: {:?}",
+            lines[0]
+        );
+    }
+    assert!(!run.stderr.contains("panicked"), "{what}: {:?}", run.stderr);
+    assert!(run.stdout.is_empty(), "{what}: stdout {:?}", run.stdout);
+    lines[0].to_owned()
+}
+
+/// A settings file `staticd.toml` in `dir` serving `dir/site` on 127.0.0.1:`port`, plus `extra`.
+fn settings_file(dir: &TempDir, port: u16, extra: &str) -> String {
+    let site = dir.mkdir("site");
+    let text = format!(
+        "[server]\nhost = \"127.0.0.1\"\nport = {port}\nroot = {}\n{extra}\n",
+        toml_literal(&site.display().to_string())
+    );
+    dir.write("staticd.toml", text.as_bytes())
+        .display()
+        .to_string()
+}
+
+#[test]
+fn a_second_staticd_on_a_port_in_use_exits_2_with_one_line_and_the_first_keeps_every_request() {
+    let first = Server::builder()
+        .config("[server]\nthreads = 4\n")
+        .file("a.txt", b"first")
+        .start();
+    let dir = TempDir::new();
+    let config = settings_file(&dir, first.port(), "threads = 2");
+    let second = run_staticd(&["--config", &config], dir.path(), RUN_LIMIT);
+    let line = assert_refused(
+        "second staticd on the same port",
+        &second,
+        &[&format!("127.0.0.1:{}", first.port()), "in use"],
+    );
+    assert!(line.starts_with("staticd: "), "{line}");
+
+    // Had the second process joined the port's listener group, the kernel would hand it part of
+    // these connections; the first answers every one, each on a new connection.
+    for _ in 0..40 {
+        let response = first.get("/a.txt");
+        assert_eq!(
+            (response.status, response.body.as_slice()),
+            (200, &b"first"[..])
+        );
+    }
+    let lines = first.wait_access_log_lines(40, Duration::from_secs(3));
+    assert_eq!(lines.len(), 40, "{lines:?}");
+}
+
+#[test]
+fn a_port_held_by_any_other_program_is_refused_the_same_way() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let port = holder.local_addr().unwrap().port();
+    let dir = TempDir::new();
+    let config = settings_file(&dir, port, "");
+    let run = run_staticd(&["--config", &config], dir.path(), RUN_LIMIT);
+    assert_refused(
+        "port held by a plain listener",
+        &run,
+        &[&format!("cannot listen on 127.0.0.1:{port}"), "in use"],
+    );
+}
+
+#[test]
+fn an_access_log_that_cannot_be_opened_is_refused_naming_the_key() {
+    let dir = TempDir::new();
+    let missing = dir.path().join("no-such-dir/access.log");
+    let config = settings_file(
+        &dir,
+        0,
+        &format!(
+            "[log]\naccess_log = {}",
+            toml_literal(&missing.display().to_string())
+        ),
+    );
+    let run = run_staticd(&["--config", &config], dir.path(), RUN_LIMIT);
+    assert_refused(
+        "unopenable access log",
+        &run,
+        &[
+            "staticd.toml",
+            "log.access_log",
+            &missing.display().to_string(),
+        ],
+    );
+}
+
+#[test]
+fn an_error_log_that_cannot_be_opened_is_refused_naming_the_key() {
+    let dir = TempDir::new();
+    let missing = dir.path().join("no-such-dir/error.log");
+    let config = settings_file(
+        &dir,
+        0,
+        &format!(
+            "[log]\nerror_log = {}",
+            toml_literal(&missing.display().to_string())
+        ),
+    );
+    let run = run_staticd(&["--config", &config], dir.path(), RUN_LIMIT);
+    assert_refused(
+        "unopenable error log",
+        &run,
+        &[
+            "staticd.toml",
+            "log.error_log",
+            &missing.display().to_string(),
+        ],
+    );
+}
