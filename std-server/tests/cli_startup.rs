@@ -141,3 +141,93 @@ fn an_error_log_that_cannot_be_opened_is_refused_naming_the_key() {
         ],
     );
 }
+
+#[test]
+fn a_directory_given_alone_is_served_like_root() {
+    let dir = TempDir::new();
+    dir.write("public/hello.txt", b"positional root");
+    let server = Server::builder()
+        .no_config_flag()
+        .arg("--port")
+        .arg("0")
+        .arg(&dir.path().join("public").display().to_string())
+        .start();
+    let response = server.get("/hello.txt");
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, b"positional root");
+
+    // Two roots are a usage error, not a silent choice.
+    let run = run_staticd(&["public", "--root", "public"], dir.path(), RUN_LIMIT);
+    assert_eq!(run.status.and_then(|s| s.code()), Some(2), "{}", run.stderr);
+    assert!(!run.stdout.contains("listening"), "{}", run.stdout);
+}
+
+#[test]
+fn help_says_the_settings_file_comes_before_the_built_in_defaults() {
+    let dir = TempDir::new();
+    let run = run_staticd(&["--help"], dir.path(), RUN_LIMIT);
+    assert_eq!(run.status.and_then(|s| s.code()), Some(0), "{}", run.stderr);
+    let help = run.stdout;
+    // A bare "[default: 8080]" would be false whenever the settings file sets the port.
+    for bare in ["[default: 127.0.0.1]", "[default: 8080]"] {
+        assert!(!help.contains(bare), "--help claims {bare}: {help}");
+    }
+    for (option, default) in [
+        (
+            "--host",
+            "`server.host` of the settings file, else 127.0.0.1",
+        ),
+        ("--port", "`server.port` of the settings file, else 8080"),
+        ("--root", "`server.root` of the settings file"),
+    ] {
+        let at = help
+            .find(option)
+            .unwrap_or_else(|| panic!("{option} missing: {help}"));
+        // clap may wrap the text: compare with the whitespace folded.
+        let folded: String = help[at..].split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(folded.contains(default), "{option}: {default:?} in {help}");
+    }
+    for word in ["[DIR]", "--check", "SIGUSR1"] {
+        assert!(help.contains(word), "--help mentions {word}: {help}");
+    }
+}
+
+#[test]
+fn check_accepts_good_settings_and_refuses_bad_ones_with_the_start_up_line() {
+    let dir = TempDir::new();
+    let config = settings_file(&dir, 8080, "");
+    let run = run_staticd(&["--check", "--config", &config], dir.path(), RUN_LIMIT);
+    assert_eq!(run.status.and_then(|s| s.code()), Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.stdout.lines().collect::<Vec<_>>(),
+        [format!("staticd: {config}: settings are valid")]
+    );
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+
+    // The port may be in use by the running server being checked: --check binds nothing.
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    let config = settings_file(&dir, port, "");
+    let run = run_staticd(&["--check", "--config", &config], dir.path(), RUN_LIMIT);
+    assert_eq!(run.status.and_then(|s| s.code()), Some(0), "{}", run.stderr);
+
+    let config = settings_file(&dir, 0, "keepalive_timeout = 0");
+    let check = run_staticd(&["--check", "--config", &config], dir.path(), RUN_LIMIT);
+    let start = run_staticd(&["--config", &config], dir.path(), RUN_LIMIT);
+    let line = assert_refused("--check, bad value", &check, &["server.keepalive_timeout"]);
+    assert_eq!(line, assert_refused("start, bad value", &start, &[]));
+
+    let missing = dir.path().join("nope/access.log");
+    let config = settings_file(
+        &dir,
+        0,
+        &format!(
+            "[log]\naccess_log = {}",
+            toml_literal(&missing.display().to_string())
+        ),
+    );
+    let check = run_staticd(&["--check", "--config", &config], dir.path(), RUN_LIMIT);
+    let start = run_staticd(&["--config", &config], dir.path(), RUN_LIMIT);
+    let line = assert_refused("--check, bad access log", &check, &["log.access_log"]);
+    assert_eq!(line, assert_refused("start, bad access log", &start, &[]));
+}
