@@ -1,7 +1,7 @@
 //! The same `Config` read from TOML (the std server) and from a postcard blob (a device).
 //!
-//! Needs the `serde` feature: `cargo test -p staticd-core --features serde`.
-#![cfg(feature = "serde")]
+//! Needs the `serde` feature, which the crate's dev-dependency on itself turns on for every test
+//! build, so `cargo test -p staticd-core` always runs it.
 
 use staticd_core::config::{self, Config, Seconds, Symlinks};
 
