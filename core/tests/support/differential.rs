@@ -10,7 +10,7 @@
 //! | skips one leading empty line only | skips any number | RFC 9112 §2.2: SHOULD ignore at least one |
 //! | rejects a target that is not origin-form, absolute-form, or `*` with OPTIONS | accepts any run of URI bytes | RFC 9112 §3.2.1-§3.2.4 |
 //! | rejects CONNECT (authority-form) | accepts it | RFC 9112 §3.2.3: staticd serves no tunnels |
-//! | accepts `HTTP/1.x`, x = 2..9, as HTTP/1.1 | rejects it | RFC 9110 §2.5: a higher minor version is served as the highest implemented |
+//! | accepts `HTTP/1.x`, x = 2..9, as HTTP/1.1 | rejects it | RFC 9110 §2.5: a higher minor version is served as the highest implemented. Not a blanket excuse: the request is rewritten to `HTTP/1.1` and compared again, and staticd must read both spellings alike, so only the version may differ |
 //! | accepts raw bytes 0x80-0xFF in the target that do not form UTF-8 | rejects a target that is not UTF-8 | RFC 9112 §3.2 / RFC 3986 §2.1: a URI is ASCII and such a byte should come percent-encoded; staticd reads it as if it were (`/caf\xC3\xA9` is `/caf%C3%A9`) and leaves the UTF-8 check to the path resolver, as for `%FF` |
 //! | refuses more than `SLOTS` field lines as soon as the next one starts | may still say Partial | RFC 9110 §5.4: a server refuses a field section larger than it wishes to process with a 4xx (431); fuzz-only row, the proptest generator stays under `SLOTS` |
 //! | waits on an unfinished `HTTP/d.d` (no CRLF yet) | refuses a major other than 1 at once | RFC 9110 §15.6.6: 505 for a well-formed other major, 400 for a malformed version, so staticd reads it whole |
@@ -157,21 +157,17 @@ pub fn stricter_reason(buf: &[u8], error: ParseError) -> Option<&'static str> {
     None
 }
 
-/// The table row that allows staticd-core to accept (or wait on) what httparse rejects.
+/// The table row that allows staticd-core to accept (or wait on) what httparse rejects. (`HTTP/1.x`,
+/// x >= 2, is no row here: [`compare`] rewrites it to `HTTP/1.1` first.)
 pub fn laxer_reason(buf: &[u8]) -> Option<&'static str> {
     let (_, target, rest) = request_line_parts(buf);
     if target.iter().any(|&b| b >= 0x80) && std::str::from_utf8(target).is_err() {
         return Some("raw 0x80-0xFF in the target, not UTF-8 (RFC 9112 §3.2, RFC 3986 §2.1)");
     }
-    match rest {
-        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', b'2'..=b'9', ..] => {
-            Some("HTTP/1.x, x >= 2 (RFC 9110 §2.5)")
-        }
-        _ if unfinished_version(rest) => {
-            Some("unfinished HTTP/d.d: staticd waits to tell 505 from 400 (RFC 9110 §15.6.6)")
-        }
-        _ => None,
+    if unfinished_version(rest) {
+        return Some("unfinished HTTP/d.d: staticd waits to tell 505 from 400 (RFC 9110 §15.6.6)");
     }
+    None
 }
 
 /// `HTTP/d`, `HTTP/d.`, `HTTP/d.d` or `HTTP/d.d` CR, with nothing after it yet.
@@ -187,8 +183,44 @@ fn unfinished_version(rest: &[u8]) -> bool {
         })
 }
 
+/// `buf` with its request line's `HTTP/1.x` (x = 2..9) rewritten to `HTTP/1.1`, if it has one.
+pub fn as_http11(buf: &[u8]) -> Option<Vec<u8>> {
+    let (_, _, rest) = request_line_parts(buf);
+    if !matches!(
+        rest,
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', b'2'..=b'9', ..]
+    ) {
+        return None;
+    }
+    // `rest` is a suffix of `buf`; its minor digit is the eighth byte.
+    let minor_at = buf.len() - rest.len() + 7;
+    let mut rewritten = buf.to_vec();
+    rewritten[minor_at] = b'1';
+    Some(rewritten)
+}
+
 /// Both parsers on `buf`: `Err` describes a disagreement the table does not allow.
+///
+/// A request line with `HTTP/1.x`, x = 2..9, is compared as its `HTTP/1.1` spelling (RFC 9110 §2.5),
+/// after checking that staticd reads the two spellings alike: so the version is the only thing that
+/// may differ, and every other part is still compared with httparse.
 pub fn compare(buf: &[u8]) -> Result<(), String> {
+    if let Some(rewritten) = as_http11(buf) {
+        let (ours, _) = staticd(buf);
+        let (as_11, _) = staticd(&rewritten);
+        if ours != as_11 {
+            return Err(format!(
+                "staticd reads HTTP/1.x as {ours:?} but its HTTP/1.1 spelling as {as_11:?}: {:?}",
+                String::from_utf8_lossy(buf)
+            ));
+        }
+        return compare_as_sent(&rewritten);
+    }
+    compare_as_sent(buf)
+}
+
+/// [`compare`] on the bytes as they are.
+fn compare_as_sent(buf: &[u8]) -> Result<(), String> {
     let (ours, our_error) = staticd(buf);
     let theirs = httparse(buf);
     let disagreement = || {
@@ -217,8 +249,9 @@ pub fn compare(buf: &[u8]) -> Result<(), String> {
             let same_parts = len == their_len
                 && method == their_method
                 && target == their_target
+                && minor == their_minor
                 && headers == their_headers;
-            if !same_parts || (minor != their_minor && laxer_reason(buf).is_none()) {
+            if !same_parts {
                 return Err(disagreement());
             }
         }
