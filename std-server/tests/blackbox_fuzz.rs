@@ -7,10 +7,8 @@
 //! The seed is fixed and printed; `STATICD_FUZZ_SEED=<n>` replays another run.
 
 mod common;
-mod hardening_support;
 
 use common::*;
-use hardening_support::*;
 use std::collections::BTreeMap;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -406,10 +404,4 @@ fn exchange_until_answered(addr: std::net::SocketAddr, raw: &[u8]) -> Exchange {
             Some(Duration::from_millis(300))
         }
     })
-}
-
-fn server_alive(server: &Server) -> bool {
-    std::fs::read_to_string(format!("/proc/{}/stat", server.pid()))
-        .map(|s| !s.contains(") Z "))
-        .unwrap_or(false)
 }

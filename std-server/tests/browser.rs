@@ -11,7 +11,6 @@ mod common;
 use base64::Engine as _;
 use common::*;
 use serde_json::{Value, json};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -22,13 +21,6 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// Upper bound for each browser-side wait (page load, scripts, the video).
 const BROWSER_WAIT: Duration = Duration::from_secs(30);
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("std-server has a parent")
-        .to_path_buf()
-}
-
 /// target/test-artifacts (or under CARGO_TARGET_DIR), created.
 fn artifacts_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -37,11 +29,6 @@ fn artifacts_dir() -> PathBuf {
     let dir = target.join("test-artifacts");
     std::fs::create_dir_all(&dir).expect("create target/test-artifacts");
     dir
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local addr").port()
 }
 
 /// chromedriver in its own process group, and one WebDriver session. Dropping it deletes the

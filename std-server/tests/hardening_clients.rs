@@ -4,10 +4,8 @@
 //! leaked descriptor.
 
 mod common;
-mod hardening_support;
 
 use common::*;
-use hardening_support::*;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::thread;

@@ -5,10 +5,8 @@
 //! the serving and is reported on the error log once, not per request.
 
 mod common;
-mod hardening_support;
 
 use common::*;
-use hardening_support::*;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::thread;
@@ -91,12 +89,6 @@ fn accept_failing_with_emfile_backs_off_without_a_busy_loop_and_recovers() {
         "the server did not serve again within 10 s after EMFILE"
     );
     assert_still_serves(&server, "/index.html", INDEX, "EMFILE");
-}
-
-fn server_alive(server: &Server) -> bool {
-    std::fs::read_to_string(format!("/proc/{}/stat", server.pid()))
-        .map(|s| !s.contains(") Z "))
-        .unwrap_or(false)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,10 +3,8 @@
 //! in the same write yields exactly one response — nothing desynchronised out of the same bytes.
 
 mod common;
-mod hardening_support;
 
 use common::*;
-use hardening_support::*;
 use std::time::Duration;
 
 const OK: &[u8] = b"the follow-up file\n";

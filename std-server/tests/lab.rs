@@ -6,7 +6,6 @@ mod common;
 use common::*;
 use std::collections::HashSet;
 use std::io::Read;
-use std::net::TcpListener;
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -178,15 +177,6 @@ fn every_response_carries_date_server_type_length_connection() {
     assert_eq!(next.body, b"body { color: red }\n");
 }
 
-/// A port that was free a moment ago (bind to 0, read it, release it).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn settings_file_sets_port_root_limits_and_server_name() {
     let port = free_port();
@@ -276,12 +266,6 @@ fn missing_file_is_404_with_a_small_html_body() {
     }
 }
 
-fn thread_count(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
 #[test]
 fn fifty_concurrent_clients_are_served_while_others_stall_mid_request() {
     let body = pseudo_random_bytes(64 * 1024, 7);
@@ -294,7 +278,7 @@ fn fifty_concurrent_clients_are_served_while_others_stall_mid_request() {
     // Warm up first so that threads started lazily (a log writer, say) are already counted.
     assert_eq!(server.get("/index.html").status, 200);
     thread::sleep(Duration::from_millis(100));
-    let threads_idle = thread_count(server.pid());
+    let threads_idle = threads(server.pid());
     assert!(
         threads_idle >= 2,
         "at least the 2 configured worker threads, saw {threads_idle}"
@@ -356,7 +340,7 @@ fn fifty_concurrent_clients_are_served_while_others_stall_mid_request() {
         );
     }
     // 56 open connections, the same threads: connections do not cost threads.
-    let threads_busy = thread_count(server.pid());
+    let threads_busy = threads(server.pid());
     assert_eq!(
         threads_busy, threads_idle,
         "thread count changed with open connections"

@@ -22,19 +22,12 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(90);
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("std-server has a parent")
-        .to_path_buf()
-}
 
 /// The `[[rules]]` tables of config/staticd.toml, as shipped.
 fn bundled_rules() -> String {
