@@ -1,11 +1,21 @@
-//! Proof that parsing a head, inspecting it and decoding a chunked body allocate nothing: a counting
-//! global allocator that counts only on the thread and in the span being measured.
+//! Proof that the core allocates nothing per request: parsing a head, inspecting it, decoding a
+//! chunked body, and every function a device calls after that (path, policy, media type, rules,
+//! preconditions, ranges, multipart, dates, the head writer). A counting global allocator counts
+//! only on the thread and in the span being measured.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use embedded_io::Write;
 use staticd_core::body::{ChunkedDecoder, Framing, inspect_request, keep_alive};
-use staticd_core::parse::{Header, ParserConfig, Status, parse_request};
+use staticd_core::parse::{Header, ParserConfig, Request, Status, parse_request};
+use staticd_core::range::write_unsatisfied_range;
+use staticd_core::write::decimal;
+use staticd_core::{
+    HttpDate, Multipart, Precondition, RangeOutcome, ResponseHead, SliceWriter, StatusCode,
+    Validators, clf_date, evaluate_preconditions, evaluate_range, extension_allowed, glob_match,
+    hidden_segment, mime_for_path, parse_http_date, resolve_target, write_header,
+};
 
 struct CountingAllocator;
 
@@ -125,4 +135,150 @@ fn parse_inspect_and_decode_allocate_nothing() {
     assert_eq!(framing, Some(Framing::None));
     assert_eq!(errors, 400);
     assert_eq!(decoded_bytes, 100 * 31);
+}
+
+/// Parses `raw` (a complete head) and hands the request to `f`.
+fn with_request<R>(raw: &[u8], f: impl FnOnce(&Request<'_, '_>) -> R) -> R {
+    let mut headers = [Header::EMPTY; 16];
+    match parse_request(&ParserConfig::default(), raw, &mut headers) {
+        Ok(Status::Complete((_, req))) => f(&req),
+        other => panic!(
+            "{:?} did not parse: {other:?}",
+            String::from_utf8_lossy(raw)
+        ),
+    }
+}
+
+/// Everything else a device calls for one request, after parsing: the path, the dotfile and
+/// extension policy, the media type, the rules, the preconditions (200, 304, 412), the ranges (one,
+/// several as multipart, unsatisfiable), the dates, and the head written into a fixed buffer.
+#[test]
+fn every_per_request_function_allocates_nothing() {
+    const ETAG: &[u8] = b"\"5d8c72a5-3e8\"";
+    const LAST_MODIFIED: u64 = 1_795_000_000;
+    const LEN: u64 = 1000;
+    let validators = Validators {
+        etag: ETAG,
+        last_modified: LAST_MODIFIED,
+    };
+    let allowed = [".html", ".css", ".js"];
+    let mut path_buf = [0u8; 256];
+    let mut out = [0u8; 2048];
+    let mut seen = Vec::with_capacity(64);
+    let requests: [&[u8]; 7] = [
+        b"GET /docs/caf%C3%A9/index.html HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"GET /docs/a.html HTTP/1.1\r\nHost: a\r\nIf-None-Match: W/\"x\", \"5d8c72a5-3e8\"\r\n\r\n",
+        b"GET /a.html HTTP/1.1\r\nIf-Modified-Since: Sun, 06 Nov 2044 08:49:37 GMT\r\n\r\n",
+        b"PUT /a.html HTTP/1.1\r\nIf-Match: \"other\"\r\n\r\n",
+        b"GET /a.html HTTP/1.1\r\nRange: bytes=0-99\r\nIf-Range: \"5d8c72a5-3e8\"\r\n\r\n",
+        b"GET /a.html HTTP/1.1\r\nRange: bytes=0-9, 200-299, -50\r\n\r\n",
+        b"GET /a.html HTTP/1.1\r\nRange: bytes=5000-\r\n\r\n",
+    ];
+
+    let count = allocations_in(|| {
+        for raw in requests {
+            with_request(raw, |req| {
+                let date = HttpDate::from_unix(LAST_MODIFIED + 60);
+                let resolved = resolve_target(req.target, &mut path_buf);
+                let path = resolved.map_or("", |r| r.path);
+                let hidden = hidden_segment(path, &[".well-known"]);
+                let allowed = extension_allowed(path, allowed.iter().copied());
+                let content_type = mime_for_path(path);
+                let immutable = glob_match("docs/**", path);
+                let precondition = evaluate_preconditions(req, &validators);
+                let range = evaluate_range(req, &validators, LEN);
+
+                let mut extra_buf = [0u8; 512];
+                let mut extra = SliceWriter::new(&mut extra_buf);
+                let last_modified = HttpDate::from_unix(LAST_MODIFIED);
+                write_header(&mut extra, "ETag", ETAG).unwrap();
+                write_header(&mut extra, "Last-Modified", last_modified.as_bytes()).unwrap();
+                if immutable {
+                    write_header(&mut extra, "Cache-Control", b"immutable").unwrap();
+                }
+                let mut body = SliceWriter::new(&mut out);
+                let (status, content_length) = match (precondition, &range) {
+                    (Precondition::NotModified, _) => (StatusCode::NOT_MODIFIED, None),
+                    (Precondition::Failed, _) => (StatusCode::PRECONDITION_FAILED, Some(0)),
+                    (Precondition::Proceed, RangeOutcome::Full) => (StatusCode::OK, Some(LEN)),
+                    (Precondition::Proceed, RangeOutcome::Partial(ranges)) => {
+                        if let [one] = ranges.as_slice() {
+                            extra.write_all(b"Content-Range: ").unwrap();
+                            one.write_content_range(&mut extra, LEN).unwrap();
+                            extra.write_all(b"\r\n").unwrap();
+                            (StatusCode::PARTIAL_CONTENT, Some(one.len()))
+                        } else {
+                            let multipart = Multipart {
+                                boundary: "3d6b6a416f9b5",
+                                content_type,
+                                total_len: LEN,
+                            };
+                            for (i, r) in ranges.iter().enumerate() {
+                                multipart.write_part_head(&mut body, r, i == 0).unwrap();
+                            }
+                            multipart.write_closing(&mut body).unwrap();
+                            let length = multipart.content_length(ranges);
+                            (StatusCode::PARTIAL_CONTENT, length)
+                        }
+                    }
+                    (Precondition::Proceed, RangeOutcome::NotSatisfiable) => {
+                        extra.write_all(b"Content-Range: ").unwrap();
+                        write_unsatisfied_range(&mut extra, LEN).unwrap();
+                        extra.write_all(b"\r\n").unwrap();
+                        (StatusCode::RANGE_NOT_SATISFIABLE, Some(0))
+                    }
+                };
+                let mut head_buf = [0u8; 1024];
+                let mut head = SliceWriter::new(&mut head_buf);
+                ResponseHead {
+                    status,
+                    date: &date,
+                    server: "staticd",
+                    content_type: Some(content_type),
+                    content_length,
+                    keep_alive: keep_alive(req.version, req.headers),
+                    extra: extra.as_bytes(),
+                }
+                .write_to(&mut head)
+                .unwrap();
+                let access_date = clf_date(LAST_MODIFIED);
+                let mut digits = [0u8; 20];
+                let parsed_dates = [
+                    parse_http_date(b"Sun, 06 Nov 1994 08:49:37 GMT"),
+                    parse_http_date(b"Sunday, 06-Nov-94 08:49:37 GMT"),
+                    parse_http_date(b"Sun Nov  6 08:49:37 1994"),
+                ];
+                seen.push((
+                    status.as_u16(),
+                    hidden,
+                    allowed,
+                    head.written() + body.written(),
+                    access_date[0],
+                    decimal(LEN, &mut digits).len(),
+                    parsed_dates.iter().flatten().count(),
+                ));
+            });
+        }
+        // The refusals a device answers on the same path.
+        for bad in [&b"/../etc/passwd"[..], b"/a%2fb", b"/%ff", b"/a\\b"] {
+            let status = resolve_target(bad, &mut path_buf).map_err(|e| e.status());
+            seen.push((
+                status.err().map_or(0, StatusCode::as_u16),
+                false,
+                false,
+                0,
+                0,
+                0,
+                0,
+            ));
+        }
+    });
+
+    assert_eq!(count, 0, "the core allocated");
+    let statuses: Vec<u16> = seen.iter().map(|s| s.0).collect();
+    assert_eq!(
+        statuses,
+        [200, 304, 304, 412, 206, 206, 416, 400, 400, 400, 400]
+    );
+    assert!(seen.iter().take(7).all(|s| s.3 > 100 && s.6 == 3));
 }
