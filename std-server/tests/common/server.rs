@@ -244,7 +244,7 @@ pub fn toml_literal(s: &str) -> String {
 }
 
 /// Adds `key = value` to `[section]` of `toml` for each entry the text does not already set there.
-pub(super) fn merge_config(toml: &str, entries: &[(&str, &str, String)]) -> String {
+pub fn merge_config(toml: &str, entries: &[(&str, &str, String)]) -> String {
     let mut lines: Vec<String> = toml.lines().map(str::to_string).collect();
     let mut sections: Vec<&str> = entries.iter().map(|(s, _, _)| *s).collect();
     sections.dedup();

@@ -2,9 +2,7 @@
 //! `--check` say, and every reason it refuses to start (exit status 2, one line on stderr naming
 //! the setting at fault, nothing on stdout).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 
 const RUN_LIMIT: Duration = Duration::from_secs(10);

@@ -1,9 +1,7 @@
 //! The settings file and the command line (issue 3, issue 8 "Config values"): `--help`, bad files
 //! refused with exit status 2 and one clear line, value forms, extensions, overrides, relative root.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::net::TcpListener;
 use std::path::Path;
 use std::time::Duration;

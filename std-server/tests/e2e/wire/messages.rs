@@ -1,9 +1,7 @@
 //! Issue 8, "the contract in detail", at the wire: versions, methods, Host, Content-Length and
 //! Transfer-Encoding forms, bodies, refused paths, timers and limits. Raw bytes throughout.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::thread;
 use std::time::{Duration, Instant};
 

@@ -2,9 +2,7 @@
 //! process or loses a logged line. SIGUSR1 reopens the log files (the rotator's `postrotate`),
 //! SIGHUP is reported on the error log and ignored.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::HashMap;
 use std::time::Duration;
 

@@ -2,9 +2,7 @@
 //! per answered request (400s included), escaped quotes and backslashes, lines on disk within about a
 //! second, nothing else in the file; and the same on stdout with `access_log = "-"`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 const PAGE: &[u8] = b"<p>page</p>\n";

@@ -2,9 +2,7 @@
 //! or malformed framing gets 400 and the connection closes, and an attack followed by a second request
 //! in the same write yields exactly one response — nothing desynchronised out of the same bytes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 
 const OK: &[u8] = b"the follow-up file\n";

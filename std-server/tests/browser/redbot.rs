@@ -17,9 +17,7 @@
 //! Without a Cache-Control rule REDbot adds FRESHNESS_HEURISTIC (caches may pick their own
 //! lifetime from Last-Modified) — the bundled config's rules are there to answer that.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::io::Read;
 

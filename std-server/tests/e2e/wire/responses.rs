@@ -1,9 +1,7 @@
 //! The eight lab requirements of issue 3, end to end against the real binary, plus HEAD, index files,
 //! the directory redirect, 405, 400 and 505 — each checked as a client sees it on the wire.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::HashSet;
 use std::io::Read;
 use std::sync::{Arc, Barrier};

@@ -3,9 +3,7 @@
 //! names the same file as `/caf%C3%A9.html`. Control bytes, DEL and a path that is not UTF-8 stay
 //! refused with 400 (RFC 9112 §3.2, RFC 9110 §15.5.1).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const PAGE: &[u8] = "<p>caf\u{e9}</p>\n".as_bytes();
 

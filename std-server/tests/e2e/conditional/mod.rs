@@ -5,9 +5,7 @@
 //! Most tests serve a root the test prepares itself (`root = '<temp dir>'`) so the files'
 //! modification times are known before the server first sees them.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant, UNIX_EPOCH};

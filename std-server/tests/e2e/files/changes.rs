@@ -4,9 +4,7 @@
 //! gets the file as it is now; an unwritable access log (`/dev/full`) does not stop
 //! the serving and is reported on the error log once, not per request.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::thread;

@@ -3,9 +3,7 @@
 //! max_connections refuses promptly; clients resetting mid-download leave no error line and no
 //! leaked descriptor.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::thread;

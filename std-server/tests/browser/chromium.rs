@@ -6,10 +6,8 @@
 //!
 //! The test fails (it never skips) when Chromium or chromedriver is missing.
 
-mod common;
-
+use crate::common::*;
 use base64::Engine as _;
-use common::*;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -2,9 +2,7 @@
 //! SIGTERM and SIGINT stop accepting, let in-flight responses finish byte-exact, close idle
 //! connections, flush every access-log line, and exit 0.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::Read;
 use std::net::TcpStream;
 use std::thread;

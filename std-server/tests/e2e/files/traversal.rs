@@ -2,9 +2,7 @@
 //! `follow_symlinks`, dotfiles and dot-directories are denied except the configured exceptions.
 //! Issue 8: every refused target is a 4xx — never a redirect, never a 200, never a silent close.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::os::unix::fs::symlink;
 use std::time::Duration;
 

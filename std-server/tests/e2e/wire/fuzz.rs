@@ -6,9 +6,7 @@
 //!
 //! The seed is fixed and printed; `STATICD_FUZZ_SEED=<n>` replays another run.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 use std::thread;
 use std::time::{Duration, Instant};

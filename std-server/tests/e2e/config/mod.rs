@@ -1,0 +1,4 @@
+//! The settings file and the command line.
+
+mod settings;
+mod startup;

@@ -1,0 +1,5 @@
+//! From a request-target to a file under the root, and files that change on disk.
+
+mod changes;
+mod traversal;
+mod utf8;

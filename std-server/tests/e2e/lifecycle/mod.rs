@@ -1,0 +1,4 @@
+//! Signals and a graceful stop.
+
+mod signals;
+mod stop;

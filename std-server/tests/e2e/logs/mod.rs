@@ -1,0 +1,3 @@
+//! The access log and the error log.
+
+mod access;

@@ -1,0 +1,27 @@
+//! staticd end to end: the real binary on 127.0.0.1, port 0, grouped by what the tests prove.
+//! One test binary, so the suite links once; nextest still runs every test in its own process.
+//!
+//! - [`wire`]: the message format and framing (RFC 9112): versions, methods, Host, the fields
+//!   every response carries, body framing and smuggling, keep-alive and pipelining, a black-box fuzz.
+//! - [`files`]: from a target to a file (RFC 9110 §7.1, RFC 3986): traversal, symlinks,
+//!   dotfiles, extensions and types, index files and redirects, rules, files changing on disk.
+//! - [`conditional`]: validators, preconditions and ranges (RFC 9110 §8.8, §13, §14).
+//! - [`limits`]: size limits, timers, connection limits and hostile clients.
+//! - [`logs`]: the access log (Combined Log Format) and the error log.
+//! - [`config`]: the settings file and the command line, start-up refusals.
+//! - [`lifecycle`]: signals, graceful stop.
+//!
+//! The browser and the HTTP lint live in their own binary (`tests/browser`), since they need
+//! tools from scripts/setup-test-deps.sh.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod conditional;
+mod config;
+mod files;
+mod harness;
+mod lifecycle;
+mod limits;
+mod logs;
+mod wire;
