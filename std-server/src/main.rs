@@ -4,6 +4,7 @@
 //! start (a bad settings file or command line, a log file that cannot be opened, an address in
 //! use), with one line on stderr; 1 for a failure after start-up.
 
+mod check;
 mod config;
 mod conn;
 mod engine;
@@ -58,6 +59,9 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    if std::env::args_os().nth(1).is_some_and(|arg| arg == "check") {
+        return check::main(std::env::args_os().skip(2));
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -1,0 +1,325 @@
+//! `staticd check [--config FILE] [--format text|json] [ROOT]`: the links of a site, checked
+//! against what staticd would serve, without starting a server.
+//!
+//! The design, in the order a check runs:
+//!
+//! 1. Settings come from the server's own loader (`crate::config::load`), so `--config` and
+//!    `ROOT` mean what `--config` and `--root` mean to `staticd`.
+//! 2. [`walk`] lists the files under the root; [`serve`] asks the server's own code what each
+//!    path is answered with (the core's `resolve_target` and `hidden_segment`, then
+//!    `FileCache::lookup` with its symlink policy, index files and allowed extensions). A file the
+//!    server serves with a `text/html` type is a page, one with `text/css` a stylesheet, by the
+//!    server's own content type, and its bytes are the ones the server would send.
+//! 3. [`html`] reads each page with html5ever's tokenizer and [`css`] each stylesheet, `<style>`
+//!    block and `style` attribute with cssparser's.
+//! 4. [`resolve`] resolves every reference as a browser does (WHATWG URL, `<base href>` included)
+//!    into the request-target a browser would send, and [`serve`] answers it as the server
+//!    would; fragments are matched against the target page's `id`s and `<a name>`s.
+//! 5. [`report`] writes the result: exit status 0 when clean, 1 on any problem, 2 on bad usage.
+//!
+//! Why html5ever: a link checker is only as right as its tokenizer on the markup people really
+//! write. html5ever implements the WHATWG tokenizer state machine, so malformed markup (unquoted or
+//! duplicated attributes, stray `<`, unclosed comments, `<a href>` text inside a script) splits
+//! exactly as in a browser, and it decodes character references in attribute values
+//! (`href="caf&eacute;.html"`), which lol_html leaves encoded (it rewrites markup and keeps the
+//! source text) and tl does not do either; tl is also not a spec tokenizer and recovers from
+//! errors its own way. html5ever also reports each token's line, which the report needs.
+
+mod css;
+mod html;
+mod report;
+mod resolve;
+mod serve;
+mod walk;
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use url::Url;
+
+use crate::config::{self, Overrides, Settings};
+use crate::files::{Body, FileVersion};
+use report::{External, Kind, Problem, Report};
+use resolve::Target;
+use serve::{Answer, Reason, Server};
+
+/// Check a site's links against what staticd would serve, without serving it.
+///
+/// Walks ROOT as the server sees it (allowed extensions, dotfile rules, symlink policy, index
+/// files), reads every HTML page and stylesheet, and resolves each reference as a browser would.
+/// Reports broken links, references the server would refuse, directories without an index, letter
+/// case mismatches and missing fragments, with file and line; lists external URLs (never fetched)
+/// and files nothing links to. Exit status: 0 clean, 1 problems found, 2 bad usage or settings.
+#[derive(Parser, Debug)]
+#[command(name = "staticd check", version)]
+struct CheckCli {
+    /// Settings file (TOML), read as `staticd --config` reads it.
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Directory to check, relative to the current directory, overriding `server.root`
+    /// [default: the settings' root, or the current directory].
+    #[arg(value_name = "ROOT")]
+    root: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Lines of `FILE:LINE: KIND: ...` for a person.
+    Text,
+    /// One JSON object for a program.
+    Json,
+}
+
+/// Runs `staticd check` with the arguments after `check`.
+pub fn main(args: impl Iterator<Item = OsString>) -> ExitCode {
+    let cli = match CheckCli::try_parse_from(
+        std::iter::once(OsString::from("staticd check")).chain(args),
+    ) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let overrides = Overrides {
+        root: cli.root,
+        ..Overrides::default()
+    };
+    let settings = match config::load(cli.config.as_deref(), &overrides) {
+        Ok(settings) => settings,
+        Err(mut e) => {
+            if e.key.as_deref() == Some("--root") {
+                e.key = Some("ROOT".into());
+            }
+            eprintln!("staticd check: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = check(&settings);
+    let text = match cli.format {
+        Format::Text => report.to_text(),
+        Format::Json => report.to_json(),
+    };
+    // A closed pipe (`staticd check | head`) is the reader's choice, not an error to report.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// A page or stylesheet read, with the references it holds and the URL they resolve against.
+struct Document {
+    rel: String,
+    base: Url,
+    refs: Vec<html::HtmlRef>,
+}
+
+/// Checks the root of `settings`.
+fn check(settings: &Settings) -> Report {
+    let files_config = &settings.config.files;
+    let exceptions: Vec<&str> = files_config
+        .dotfile_exceptions
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let mut server = Server::new(settings);
+    let served = walk::served_files(&mut server, files_config.deny_dotfiles, &exceptions);
+
+    let mut report = Report {
+        root: settings.root.display().to_string(),
+        ..Report::default()
+    };
+    report.counts.files = served.len();
+    let mut anchors: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut documents = Vec::new();
+    for file in &served {
+        let page_url = resolve::url_of(&file.rel);
+        match content_kind(&file.version) {
+            ContentKind::Html => {
+                report.counts.pages += 1;
+                let page = html::parse(&text_of(&file.version));
+                let base =
+                    resolve::base_url(&page_url, page.base.as_ref().map(|(href, _)| href.as_str()));
+                anchors.insert(file.rel.clone(), page.anchors);
+                documents.push(Document {
+                    rel: file.rel.clone(),
+                    base,
+                    refs: page.refs,
+                });
+            }
+            ContentKind::Css => {
+                report.counts.stylesheets += 1;
+                let refs = css::references(&text_of(&file.version), 1)
+                    .into_iter()
+                    .map(|r| html::HtmlRef {
+                        line: r.line,
+                        source: r.source.to_owned(),
+                        url: r.url,
+                    })
+                    .collect();
+                documents.push(Document {
+                    rel: file.rel.clone(),
+                    base: page_url,
+                    refs,
+                });
+            }
+            ContentKind::Other => {}
+        }
+    }
+
+    let mut reached: HashSet<String> = HashSet::new();
+    for doc in &documents {
+        for reference in &doc.refs {
+            report.counts.references += 1;
+            let problem = |kind: Kind, target: &str, status: u16, message: String| Problem {
+                kind,
+                file: doc.rel.clone(),
+                line: reference.line,
+                source: reference.source.clone(),
+                reference: reference.url.clone(),
+                target: target.to_owned(),
+                status,
+                message,
+            };
+            let (path, fragment, above_root) = match resolve::resolve(&doc.base, &reference.url) {
+                Target::External(url) => {
+                    report.external.push(External {
+                        file: doc.rel.clone(),
+                        line: reference.line,
+                        url,
+                    });
+                    continue;
+                }
+                Target::Inline => continue,
+                Target::Local {
+                    path,
+                    fragment,
+                    above_root,
+                } => (path, fragment, above_root),
+            };
+            let answer = server.get(&path);
+            if above_root {
+                if let Answer::File { served, .. } = &answer {
+                    reached.insert(served.clone());
+                }
+                report.problems.push(problem(
+                    Kind::AboveRoot,
+                    &path,
+                    200,
+                    "its '..' segments climb above the site's root; a browser stops at the root, a disk or a sub-path does not".into(),
+                ));
+                continue;
+            }
+            match answer {
+                Answer::File { served, version } => {
+                    reached.insert(served.clone());
+                    let Some(fragment) = fragment else { continue };
+                    if !fragment_checked(&fragment) || content_kind(&version) != ContentKind::Html {
+                        continue;
+                    }
+                    let ids = anchors.entry(served.clone()).or_insert_with(|| {
+                        // A page reached by another name (a link inside the root) than the walk's.
+                        html::parse(&text_of(&version)).anchors
+                    });
+                    let decoded = resolve::decoded_fragment(&fragment);
+                    if !ids.contains(&fragment) && !ids.contains(&decoded) {
+                        report.problems.push(problem(
+                            Kind::Fragment,
+                            &path,
+                            200,
+                            format!("{served} has no id or <a name> \"{decoded}\""),
+                        ));
+                    }
+                }
+                Answer::Refused(refusal) => {
+                    let kind = match refusal.reason {
+                        Reason::Missing => Kind::Broken,
+                        Reason::CaseMismatch => Kind::CaseMismatch,
+                        Reason::NoIndex => Kind::NoIndex,
+                        Reason::Extension => Kind::Extension,
+                        Reason::Dotfile => Kind::Dotfile,
+                        Reason::OutsideRoot => Kind::OutsideRoot,
+                        Reason::Symlink => Kind::Symlink,
+                        Reason::Forbidden => Kind::Forbidden,
+                        Reason::BadTarget => Kind::BadTarget,
+                    };
+                    report
+                        .problems
+                        .push(problem(kind, &path, refusal.status, refusal.detail));
+                }
+            }
+        }
+    }
+
+    // What a client asks for without a link: the home page, and the well-known names.
+    if let Answer::File { served, .. } = server.get("/") {
+        reached.insert(served);
+    }
+    report.unreferenced = served
+        .iter()
+        .map(|f| f.rel.clone())
+        .filter(|rel| !reached.contains(rel) && !is_entry_point(rel))
+        .collect();
+    report
+        .problems
+        .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    report.counts.problems = report.problems.len();
+    report
+}
+
+/// Files clients ask for by name, with no link: browsers (`favicon.ico`), crawlers
+/// (`robots.txt`, `sitemap.xml`) and RFC 8615's `.well-known/`.
+fn is_entry_point(rel: &str) -> bool {
+    matches!(rel, "favicon.ico" | "robots.txt" | "sitemap.xml") || rel.starts_with(".well-known/")
+}
+
+/// Which fragments name an element: not the empty one, not `top` (HTML §7.4.6.4 scrolls to the
+/// top for both), not a text directive (`:~:text=`).
+fn fragment_checked(fragment: &str) -> bool {
+    !fragment.is_empty() && !fragment.eq_ignore_ascii_case("top") && !fragment.starts_with(":~:")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ContentKind {
+    Html,
+    Css,
+    Other,
+}
+
+/// By the server's own Content-Type for the file.
+fn content_kind(version: &FileVersion) -> ContentKind {
+    let media_type = version.content_type.split(';').next().unwrap_or("").trim();
+    match media_type {
+        "text/html" => ContentKind::Html,
+        "text/css" => ContentKind::Css,
+        _ => ContentKind::Other,
+    }
+}
+
+/// The bytes the server would send for `version`, as text (invalid UTF-8 replaced).
+fn text_of(version: &FileVersion) -> String {
+    match &version.body {
+        Body::Memory(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        Body::Disk(file) => {
+            let mut bytes = vec![0; usize::try_from(version.len).unwrap_or(0)];
+            match file.read_exact_at(&mut bytes, 0) {
+                Ok(()) => String::from_utf8_lossy(&bytes).into_owned(),
+                Err(_) => String::new(),
+            }
+        }
+    }
+}

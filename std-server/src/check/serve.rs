@@ -1,0 +1,378 @@
+//! What staticd would answer for a request path, decided by the server's own code.
+//!
+//! The verdict is never re-derived here: a target goes through the core's `resolve_target`, the
+//! dotfile test the responder applies before touching the disk (`hidden_segment`), and the
+//! server's own `FileCache::lookup` (symlink policy, index files, allowed extensions, regular
+//! files only). So `staticd check` and `staticd` cannot disagree on what is served. Only when the
+//! server refuses does this module look again, to name the reason in the report.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use staticd_core::config::Symlinks;
+use staticd_core::mime::extension_allowed;
+use staticd_core::path::{PathError, hidden_segment, resolve_target};
+
+use crate::config::Settings;
+use crate::files::{FileCache, FileVersion, Lookup};
+
+/// The server's answer to a GET of one path, as far as a link checker cares.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// 200 with this file (`served` is its path relative to the root: for a directory, its index).
+    File {
+        served: String,
+        version: Arc<FileVersion>,
+    },
+    /// 404, 403 or 400, with the reason.
+    Refused(Refusal),
+}
+
+/// Why the server would not serve a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    /// 404: nothing there.
+    Missing,
+    /// 404: nothing there, but the same path in other letter case is (a case-insensitive disk
+    /// would serve it).
+    CaseMismatch,
+    /// 404: a directory without any of the index files (there are no listings).
+    NoIndex,
+    /// 403: the extension is not in `files.allowed_extensions`.
+    Extension,
+    /// 404 (or 403 through a link): a segment starts with `.` under `files.deny_dotfiles`.
+    Dotfile,
+    /// 403: a symbolic link whose target is outside the root, under `"inside-root"`.
+    OutsideRoot,
+    /// 403: a symbolic link under `follow_symlinks = "never"`.
+    Symlink,
+    /// 403: not a regular file, or not readable.
+    Forbidden,
+    /// 400 or 414: the core refuses the request-target itself.
+    BadTarget,
+}
+
+/// A refusal: its reason, the status a client gets, and a sentence for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub reason: Reason,
+    pub status: u16,
+    pub detail: String,
+}
+
+/// The server's view of one root, with answers remembered per target.
+pub struct Server {
+    files: FileCache,
+    root: PathBuf,
+    deny_dotfiles: bool,
+    dotfile_exceptions: Vec<String>,
+    index_files: Vec<String>,
+    allowed_extensions: Vec<String>,
+    symlinks: Symlinks,
+    path_buf: Vec<u8>,
+    answers: HashMap<String, Answer>,
+    listings: HashMap<PathBuf, Vec<String>>,
+}
+
+impl Server {
+    pub fn new(settings: &Settings) -> Self {
+        let files = &settings.config.files;
+        Self {
+            files: FileCache::new(&settings.config, &settings.root, Arc::default()),
+            root: settings.root.clone(),
+            deny_dotfiles: files.deny_dotfiles,
+            dotfile_exceptions: files
+                .dotfile_exceptions
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+            index_files: files
+                .index_files
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+            allowed_extensions: files
+                .allowed_extensions
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+            symlinks: files.follow_symlinks,
+            // The server decodes a target into a buffer of max_request_bytes; longer is 414.
+            path_buf: vec![0; settings.config.server.max_request_bytes as usize],
+            answers: HashMap::new(),
+            listings: HashMap::new(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The answer to `GET target` (an origin-form request-target), following a directory
+    /// redirect (301 to the path with `/`) as a browser does.
+    pub fn get(&mut self, target: &str) -> Answer {
+        if let Some(answer) = self.answers.get(target) {
+            return answer.clone();
+        }
+        let answer = self.answer(target);
+        self.answers.insert(target.to_owned(), answer.clone());
+        answer
+    }
+
+    fn answer(&mut self, target: &str) -> Answer {
+        let resolved = match resolve_target(target.as_bytes(), &mut self.path_buf) {
+            Ok(resolved) => resolved,
+            Err(e) => return bad_target(e),
+        };
+        let rel = resolved.path.to_owned();
+        let mut trailing_slash = resolved.trailing_slash;
+        if self.deny_dotfiles && hidden_segment(&rel, &self.exceptions()) {
+            return Answer::Refused(Refusal {
+                reason: Reason::Dotfile,
+                status: 404,
+                detail: "a path segment starts with '.' and files.deny_dotfiles is on".into(),
+            });
+        }
+        let mut lookup = self.files.lookup(&rel, trailing_slash, 0);
+        if matches!(lookup, Lookup::Redirect) {
+            trailing_slash = true;
+            lookup = self.files.lookup(&rel, trailing_slash, 0);
+        }
+        match lookup {
+            Lookup::File(version) => Answer::File {
+                served: self.served_name(&rel, trailing_slash),
+                version,
+            },
+            Lookup::Redirect | Lookup::NotFound => {
+                Answer::Refused(self.explain_missing(&rel, trailing_slash))
+            }
+            Lookup::Forbidden => Answer::Refused(self.explain_forbidden(&rel, trailing_slash)),
+        }
+    }
+
+    /// The answer for a file found on disk at `rel` (decoded, relative), without a request.
+    pub fn get_file(&mut self, rel: &str) -> Answer {
+        let mut target = String::with_capacity(rel.len() + 1);
+        for segment in rel.split('/') {
+            target.push('/');
+            target.extend(percent_encoding::utf8_percent_encode(segment, SEGMENT));
+        }
+        self.get(&target)
+    }
+
+    fn exceptions(&self) -> Vec<&str> {
+        self.dotfile_exceptions.iter().map(String::as_str).collect()
+    }
+
+    /// The file a 200 for `rel` came from: `rel` itself, or for a directory the first index file
+    /// the server would take (the same order as its lookup).
+    fn served_name(&mut self, rel: &str, trailing_slash: bool) -> String {
+        if !trailing_slash {
+            return rel.to_owned();
+        }
+        for index in self.index_files.clone() {
+            let candidate = join(rel, &index);
+            if matches!(self.files.lookup(&candidate, false, 0), Lookup::File(_)) {
+                return candidate;
+            }
+        }
+        join(rel, self.index_files.first().map_or("", String::as_str))
+    }
+
+    fn explain_missing(&mut self, rel: &str, trailing_slash: bool) -> Refusal {
+        let full = self.root.join(rel);
+        if trailing_slash && full.is_dir() {
+            return Refusal {
+                reason: Reason::NoIndex,
+                status: 404,
+                detail: format!(
+                    "the directory has no {} (staticd has no listings)",
+                    self.index_files.join(" or ")
+                ),
+            };
+        }
+        if trailing_slash && full.is_file() {
+            return Refusal {
+                reason: Reason::Missing,
+                status: 404,
+                detail: "a file named as a directory (a '/' after it)".into(),
+            };
+        }
+        if let Some(actual) = self.case_insensitive_match(rel) {
+            return Refusal {
+                reason: Reason::CaseMismatch,
+                status: 404,
+                detail: format!(
+                    "no such file; on disk it is spelled {actual} (a case-insensitive disk would serve it)"
+                ),
+            };
+        }
+        Refusal {
+            reason: Reason::Missing,
+            status: 404,
+            detail: "no such file".into(),
+        }
+    }
+
+    /// The server said 403: find which of its rules applied.
+    fn explain_forbidden(&mut self, rel: &str, trailing_slash: bool) -> Refusal {
+        let full = self.root.join(rel);
+        if let Some(refusal) = self.symlink_refusal(rel) {
+            return refusal;
+        }
+        if trailing_slash || full.is_dir() {
+            // The directory itself passed; one of its index files was refused.
+            for index in self.index_files.clone() {
+                let candidate = join(rel, &index);
+                if std::fs::symlink_metadata(self.root.join(&candidate)).is_ok() {
+                    return self.explain_forbidden(&candidate, false);
+                }
+            }
+        }
+        let allowed = self.allowed_extensions.iter().map(String::as_str);
+        if !extension_allowed(rel, allowed) {
+            let ext = staticd_core::mime::extension(rel)
+                .map_or_else(|| "no extension".to_owned(), |e| format!(".{e}"));
+            return Refusal {
+                reason: Reason::Extension,
+                status: 403,
+                detail: format!("{ext} is not in files.allowed_extensions"),
+            };
+        }
+        let detail = match std::fs::metadata(&full) {
+            Ok(meta) if !meta.is_file() => "not a regular file".to_owned(),
+            Ok(_) => match std::fs::File::open(&full) {
+                Ok(_) => "refused by the server".to_owned(),
+                Err(e) => format!("cannot be opened: {e}"),
+            },
+            Err(e) => format!("cannot be read: {e}"),
+        };
+        Refusal {
+            reason: Reason::Forbidden,
+            status: 403,
+            detail,
+        }
+    }
+
+    /// The symlink policy's refusal of `rel`, if it is one.
+    fn symlink_refusal(&self, rel: &str) -> Option<Refusal> {
+        let full = self.root.join(rel);
+        match self.symlinks {
+            Symlinks::Always => None,
+            Symlinks::Never => {
+                let mut at = self.root.clone();
+                for part in Path::new(rel).components() {
+                    at.push(part);
+                    if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+                        let link = at.strip_prefix(&self.root).unwrap_or(&at);
+                        return Some(Refusal {
+                            reason: Reason::Symlink,
+                            status: 403,
+                            detail: format!(
+                                "{} is a symbolic link and files.follow_symlinks is \"never\"",
+                                link.display()
+                            ),
+                        });
+                    }
+                }
+                None
+            }
+            Symlinks::InsideRoot => {
+                let canonical = std::fs::canonicalize(&full).ok()?;
+                match canonical.strip_prefix(&self.root) {
+                    Err(_) => Some(Refusal {
+                        reason: Reason::OutsideRoot,
+                        status: 403,
+                        detail: format!(
+                            "a symbolic link leads outside the root (to {}) and files.follow_symlinks is \"inside-root\"",
+                            canonical.display()
+                        ),
+                    }),
+                    Ok(inside)
+                        if self.deny_dotfiles
+                            && hidden_segment(&inside.to_string_lossy(), &self.exceptions()) =>
+                    {
+                        Some(Refusal {
+                            reason: Reason::Dotfile,
+                            status: 403,
+                            detail: format!(
+                                "a symbolic link leads to the dotfile {} and files.deny_dotfiles is on",
+                                inside.display()
+                            ),
+                        })
+                    }
+                    Ok(_) => None,
+                }
+            }
+        }
+    }
+
+    /// `rel` spelled as it is on disk, when it differs only in letter case.
+    fn case_insensitive_match(&mut self, rel: &str) -> Option<String> {
+        let mut dir = self.root.clone();
+        let mut actual: Vec<String> = Vec::new();
+        for segment in rel.split('/').filter(|s| !s.is_empty()) {
+            let names = self.listing(&dir);
+            let found = if names.iter().any(|n| n == segment) {
+                segment.to_owned()
+            } else {
+                let lower = segment.to_lowercase();
+                names.iter().find(|n| n.to_lowercase() == lower)?.clone()
+            };
+            dir.push(&found);
+            actual.push(found);
+        }
+        let actual = actual.join("/");
+        (actual != rel).then_some(actual)
+    }
+
+    fn listing(&mut self, dir: &Path) -> &[String] {
+        self.listings.entry(dir.to_path_buf()).or_insert_with(|| {
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .map(|entries| {
+                    entries
+                        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            names.sort();
+            names
+        })
+    }
+}
+
+/// What a path segment must percent-encode to stay one segment of an origin-form target
+/// (RFC 3986 §3.3: pchar), and `%` itself.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+fn bad_target(e: PathError) -> Answer {
+    Answer::Refused(Refusal {
+        reason: Reason::BadTarget,
+        status: e.status().as_u16(),
+        detail: format!("the server refuses the request-target: {e}"),
+    })
+}
