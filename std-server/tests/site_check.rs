@@ -1,0 +1,354 @@
+//! `staticd check`, run as a user runs it: the real binary on the bundled site (clean), on a
+//! generated site with one planted fault of each kind (each found once, at its file and line, in
+//! the text and the JSON report), with `--config`, and with bad usage (exit status 2).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{Finished, TempDir, run_staticd};
+use serde_json::Value;
+
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn repo_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("std-server has a parent")
+        .to_path_buf()
+}
+
+fn check(args: &[&str], cwd: &Path) -> Finished {
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    let finished = run_staticd(&all, cwd, RUN_TIMEOUT);
+    assert!(
+        finished.status.is_some(),
+        "staticd {all:?} did not finish within {RUN_TIMEOUT:?}"
+    );
+    finished
+}
+
+fn exit_code(finished: &Finished) -> Option<i32> {
+    finished.status.and_then(|s| s.code())
+}
+
+fn json(finished: &Finished) -> Value {
+    serde_json::from_str(&finished.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", finished.stdout))
+}
+
+/// (kind, file, line) of every problem in a JSON report, in report order.
+fn json_problems(report: &Value) -> Vec<(String, String, u64)> {
+    report["problems"]
+        .as_array()
+        .expect("problems is an array")
+        .iter()
+        .map(|p| {
+            (
+                p["kind"].as_str().unwrap_or_default().to_owned(),
+                p["file"].as_str().unwrap_or_default().to_owned(),
+                p["line"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// The problem lines of a text report: everything before the first blank line.
+fn text_problem_lines(stdout: &str) -> Vec<&str> {
+    stdout.lines().take_while(|l| !l.is_empty()).collect()
+}
+
+#[test]
+fn the_bundled_site_is_clean() {
+    let site = repo_dir().join("site");
+    let cwd = TempDir::new();
+    let text = check(&[site.to_str().unwrap()], cwd.path());
+    assert_eq!(exit_code(&text), Some(0), "{}{}", text.stdout, text.stderr);
+    assert!(text.stdout.contains(": no problems\n"), "{}", text.stdout);
+    assert!(!text.stdout.contains("Nothing links to"), "{}", text.stdout);
+
+    // The shipped settings file names the same root, relative to its own folder.
+    let config = repo_dir().join("config/staticd.toml");
+    let report = check(
+        &["--config", config.to_str().unwrap(), "--format", "json"],
+        cwd.path(),
+    );
+    assert_eq!(exit_code(&report), Some(0), "{}", report.stderr);
+    let report = json(&report);
+    assert_eq!(report["problems"], Value::Array(vec![]));
+    assert_eq!(report["unreferenced"], Value::Array(vec![]));
+    assert_eq!(report["counts"]["pages"], 2);
+    assert_eq!(report["counts"]["stylesheets"], 1);
+    // Every file of the site is served and read or reached.
+    let on_disk = std::fs::read_dir(site.join("images")).unwrap().count()
+        + std::fs::read_dir(site.join("media")).unwrap().count()
+        + 5; // index.html, about.html, favicon.ico, css/style.css, js/app.js
+    assert_eq!(report["counts"]["files"], on_disk as u64);
+}
+
+/// A site with one fault of each kind at a known line, beside a folder outside its root.
+struct PlantedSite {
+    dir: TempDir,
+}
+
+impl PlantedSite {
+    fn new() -> PlantedSite {
+        let dir = TempDir::new();
+        dir.write(
+            "site/index.html",
+            concat!(
+                "<!doctype html>\n",                                      // 1
+                "<html><head><title>planted</title>\n",                   // 2
+                "<link rel=\"stylesheet\" href=\"css/main.css\">\n",      // 3
+                "<style>\n",                                              // 4
+                "  body { background: url(IMG/Bg.png) }\n",               // 5 case-mismatch
+                "</style>\n",                                             // 6
+                "</head><body>\n",                                        // 7
+                "<a href=\"notes.log\">notes</a>\n",                      // 8 extension
+                "<a href=\".hidden/page.html\">hidden</a>\n",             // 9 dotfile
+                "<img src=\"escape/secret.png\" alt=\"\">\n",             // 10 outside-root
+                "<a href=\"empty/\">empty</a>\n",                         // 11 no-index
+                "<a href=\"docs/guide.html#nowhere\">frag</a>\n",         // 12 fragment
+                "<a href=\"a%2Fb.html\">encoded slash</a>\n",             // 13 bad-target
+                "<a href=\"pipe.html\">fifo</a>\n",                       // 14 forbidden
+                "<a href=\"https://example.com/x\">external</a>\n",       // 15 external
+                "<img src=\"img/linked.png\" alt=\"\">\n",                // 16 fine unless "never"
+                "<p>fine: <a href=\"docs/guide.html#intro\">intro</a>\n", // 17
+                "<a href=\"docs/a%20b.html\">space</a> <a href=\"docs/caf&eacute;.html\">caf</a>\n", // 18
+                "<img srcset=\"img/bg.png 1x, img/bg@2x.png 2x\" src=\"img/bg.png\" alt=\"\">\n", // 19
+                "<a href=\"docs/\">docs</a> <a href=\"docs\">docs</a> <a href=\"#top\">top</a>\n", // 20
+                "<a href=\"blog/post.html\">post</a>\n", // 21
+                "<script>document.write('<a href=\"not-a-link.html\">')</script>\n", // 22
+                "</body></html>\n",
+            )
+            .as_bytes(),
+        );
+        dir.write(
+            "site/css/main.css",
+            b"/* url(commented-out.png) */\nbody {\n  color: black;\n  background: url(\"../img/missing.png\");\n}\n@import url(\"extra.css\");\n",
+        );
+        dir.write(
+            "site/css/extra.css",
+            b"p { background: url(../img/bg.png) }\n",
+        );
+        dir.write("site/img/bg.png", common::TINY_PNG);
+        dir.write("site/img/bg@2x.png", common::TINY_PNG);
+        dir.write(
+            "site/docs/guide.html",
+            concat!(
+                "<!doctype html><title>guide</title>\n", // 1
+                "<h1 id=\"intro\">Intro</h1>\n",         // 2
+                "<a\n",                                  // 3
+                "  class=\"up\"\n",                      // 4
+                "  href=\"../../index.html\">up</a>\n",  // 5 above-root
+                "<a href=\"../index.html\">home</a>\n",  // 6
+            )
+            .as_bytes(),
+        );
+        dir.write(
+            "site/docs/index.html",
+            b"<a href=\"guide.html\">guide</a>\n",
+        );
+        dir.write("site/docs/a b.html", b"<p>space</p>\n");
+        dir.write("site/docs/caf\u{e9}.html", b"<p>cafe</p>\n");
+        dir.write(
+            "site/blog/post.html",
+            b"<base href=\"/docs/\">\n<a href=\"guide.html#intro\">guide</a>\n",
+        );
+        dir.write("site/orphan.html", b"<p>nothing links here</p>\n");
+        dir.write("site/notes.log", b"a log\n");
+        dir.write("site/.hidden/page.html", b"<p>hidden</p>\n");
+        dir.mkdir("site/empty");
+        dir.write("outside/secret.png", common::TINY_PNG);
+        std::os::unix::fs::symlink("../outside", dir.path().join("site/escape")).unwrap();
+        std::os::unix::fs::symlink("bg.png", dir.path().join("site/img/linked.png")).unwrap();
+        let fifo = Command::new("mkfifo")
+            .arg(dir.path().join("site/pipe.html"))
+            .status()
+            .expect("run mkfifo");
+        assert!(fifo.success());
+        if std::env::var_os("KEEP_PLANTED").is_some() { let _ = Command::new("cp").arg("-a").arg(dir.path()).arg("/tmp/pl/x").status(); }
+        PlantedSite { dir }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("site")
+    }
+}
+
+/// What the planted site must produce with the default settings, in report order.
+const PLANTED: &[(&str, &str, u64)] = &[
+    ("broken", "css/main.css", 4),
+    ("above-root", "docs/guide.html", 5),
+    ("case-mismatch", "index.html", 5),
+    ("extension", "index.html", 8),
+    ("dotfile", "index.html", 9),
+    ("outside-root", "index.html", 10),
+    ("no-index", "index.html", 11),
+    ("fragment", "index.html", 12),
+    ("bad-target", "index.html", 13),
+    ("forbidden", "index.html", 14),
+];
+
+#[test]
+fn each_planted_fault_is_found_once_at_its_line_in_json() {
+    let site = PlantedSite::new();
+    let finished = check(&["--format", "json", "site"], site.dir.path());
+    assert_eq!(exit_code(&finished), Some(1), "{}", finished.stderr);
+    let report = json(&finished);
+    let want: Vec<(String, String, u64)> = PLANTED
+        .iter()
+        .map(|&(k, f, l)| (k.to_owned(), f.to_owned(), l))
+        .collect();
+    assert_eq!(json_problems(&report), want, "{:#}", report["problems"]);
+
+    let problem = |kind: &str| {
+        report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind}"))
+            .clone()
+    };
+    // The reference as written, the target a browser requests, and the server's status.
+    let broken = problem("broken");
+    assert_eq!(broken["reference"], "../img/missing.png");
+    assert_eq!(broken["target"], "/img/missing.png");
+    assert_eq!(broken["status"], 404);
+    assert_eq!(broken["source"], "url()");
+    assert_eq!(problem("extension")["status"], 403);
+    assert_eq!(problem("outside-root")["status"], 403);
+    assert_eq!(problem("bad-target")["status"], 400);
+    assert_eq!(problem("forbidden")["status"], 403);
+    assert_eq!(problem("dotfile")["status"], 404);
+    let case = problem("case-mismatch");
+    assert_eq!(case["target"], "/IMG/Bg.png");
+    assert!(
+        case["message"].as_str().unwrap().contains("img/bg.png"),
+        "{case}"
+    );
+    assert_eq!(problem("above-root")["target"], "/index.html");
+    assert_eq!(
+        problem("fragment")["message"]
+            .as_str()
+            .unwrap()
+            .contains("nowhere"),
+        true
+    );
+
+    assert_eq!(
+        report["external"],
+        serde_json::json!([{"file": "index.html", "line": 15, "url": "https://example.com/x"}])
+    );
+    assert_eq!(report["unreferenced"], serde_json::json!(["orphan.html"]));
+    assert_eq!(report["counts"]["problems"], PLANTED.len());
+    assert_eq!(report["counts"]["pages"], 7);
+    assert_eq!(report["counts"]["stylesheets"], 2);
+}
+
+#[test]
+fn each_planted_fault_is_found_once_at_its_line_in_text() {
+    let site = PlantedSite::new();
+    let root = site.root();
+    let finished = check(&[root.to_str().unwrap()], site.dir.path());
+    assert_eq!(exit_code(&finished), Some(1), "{}", finished.stderr);
+    let lines = text_problem_lines(&finished.stdout);
+    assert_eq!(lines.len(), PLANTED.len(), "{}", finished.stdout);
+    for (kind, file, line) in PLANTED {
+        let prefix = format!("{file}:{line}: {kind}: ");
+        let found = lines.iter().filter(|l| l.starts_with(&prefix)).count();
+        assert_eq!(found, 1, "{prefix}\n{}", finished.stdout);
+    }
+    assert!(
+        lines.contains(
+            &"css/main.css:4: broken: url(../img/missing.png) -> /img/missing.png (404): no such file"
+        ),
+        "{}",
+        finished.stdout
+    );
+    assert!(
+        lines.contains(&"index.html:8: extension: <a href=\"notes.log\"> -> /notes.log (403): .log is not in files.allowed_extensions"),
+        "{}",
+        finished.stdout
+    );
+    let rest = &finished.stdout[finished.stdout.find("\n\n").unwrap()..];
+    assert!(
+        rest.contains("External (listed, not fetched):\n  index.html:15: https://example.com/x\n"),
+        "{rest}"
+    );
+    assert!(
+        rest.contains("Nothing links to (not an error):\n  orphan.html\n"),
+        "{rest}"
+    );
+    assert!(rest.contains(": 10 problems\n"), "{rest}");
+}
+
+#[test]
+fn the_settings_file_decides_what_is_served() {
+    let site = PlantedSite::new();
+    // Symbolic links refused, .log allowed, dotfiles served: the same site, other answers.
+    site.dir.write(
+        "staticd.toml",
+        b"[server]\nroot = \"site\"\n\n[files]\nfollow_symlinks = \"never\"\ndeny_dotfiles = false\nallowed_extensions = [\".html\", \".css\", \".png\", \".log\"]\n",
+    );
+    let cwd = TempDir::new();
+    let config = site.dir.path().join("staticd.toml");
+    let finished = check(
+        &["--config", config.to_str().unwrap(), "--format", "json"],
+        cwd.path(),
+    );
+    assert_eq!(exit_code(&finished), Some(1), "{}", finished.stderr);
+    let report = json(&finished);
+    let problems = json_problems(&report);
+    let of_kind = |kind: &str| -> Vec<u64> {
+        problems
+            .iter()
+            .filter(|(k, _, _)| k == kind)
+            .map(|&(_, _, line)| line)
+            .collect()
+    };
+    // Both links are refused under "never"; the one out of the root is no longer the reason.
+    assert_eq!(of_kind("symlink"), [10, 16], "{problems:?}");
+    assert!(of_kind("outside-root").is_empty(), "{problems:?}");
+    assert!(of_kind("extension").is_empty(), "{problems:?}");
+    assert!(of_kind("dotfile").is_empty(), "{problems:?}");
+    assert_eq!(of_kind("broken"), [4]);
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let cwd = TempDir::new();
+    cwd.mkdir("a");
+    cwd.mkdir("b");
+    for args in [
+        &["--format", "yaml"][..],
+        &["a", "b"],
+        &["--bogus"],
+        &["--config"],
+        &["no-such-dir"],
+        &["--config", "missing.toml", "a"],
+    ] {
+        let finished = check(args, cwd.path());
+        assert_eq!(
+            exit_code(&finished),
+            Some(2),
+            "{args:?}: {}",
+            finished.stderr
+        );
+        assert!(finished.stdout.is_empty(), "{args:?}: {}", finished.stdout);
+        assert!(!finished.stderr.is_empty(), "{args:?}");
+    }
+    let missing = check(&["no-such-dir"], cwd.path());
+    assert!(
+        missing.stderr.contains("ROOT: no-such-dir"),
+        "{}",
+        missing.stderr
+    );
+    let help = check(&["--help"], cwd.path());
+    assert_eq!(exit_code(&help), Some(0));
+    assert!(help.stdout.contains("--format"), "{}", help.stdout);
+}
