@@ -8,17 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Finished, TempDir, run_staticd};
+use common::{Finished, TempDir, repo_root, run_staticd};
 use serde_json::Value;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn repo_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("std-server has a parent")
-        .to_path_buf()
-}
 
 fn check(args: &[&str], cwd: &Path) -> Finished {
     let mut all = vec!["check"];
@@ -63,7 +56,7 @@ fn text_problem_lines(stdout: &str) -> Vec<&str> {
 
 #[test]
 fn the_bundled_site_is_clean() {
-    let site = repo_dir().join("site");
+    let site = repo_root().join("site");
     let cwd = TempDir::new();
     let text = check(&[site.to_str().unwrap()], cwd.path());
     assert_eq!(exit_code(&text), Some(0), "{}{}", text.stdout, text.stderr);
@@ -71,7 +64,7 @@ fn the_bundled_site_is_clean() {
     assert!(!text.stdout.contains("Nothing links to"), "{}", text.stdout);
 
     // The shipped settings file names the same root, relative to its own folder.
-    let config = repo_dir().join("config/staticd.toml");
+    let config = repo_root().join("config/staticd.toml");
     let report = check(
         &["--config", config.to_str().unwrap(), "--format", "json"],
         cwd.path(),
@@ -170,7 +163,6 @@ impl PlantedSite {
             .status()
             .expect("run mkfifo");
         assert!(fifo.success());
-        if std::env::var_os("KEEP_PLANTED").is_some() { let _ = Command::new("cp").arg("-a").arg(dir.path()).arg("/tmp/pl/x").status(); }
         PlantedSite { dir }
     }
 
@@ -232,12 +224,13 @@ fn each_planted_fault_is_found_once_at_its_line_in_json() {
         "{case}"
     );
     assert_eq!(problem("above-root")["target"], "/index.html");
-    assert_eq!(
-        problem("fragment")["message"]
+    let fragment = problem("fragment");
+    assert!(
+        fragment["message"]
             .as_str()
             .unwrap()
-            .contains("nowhere"),
-        true
+            .contains("\"nowhere\""),
+        "{fragment}"
     );
 
     assert_eq!(
