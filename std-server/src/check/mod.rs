@@ -21,9 +21,11 @@
 //! write. html5ever implements the WHATWG tokenizer state machine, so malformed markup (unquoted or
 //! duplicated attributes, stray `<`, unclosed comments, `<a href>` text inside a script) splits
 //! exactly as in a browser, and it decodes character references in attribute values
-//! (`href="caf&eacute;.html"`), which lol_html leaves encoded (it rewrites markup and keeps the
-//! source text) and tl does not do either; tl is also not a spec tokenizer and recovers from
-//! errors its own way. html5ever also reports each token's line, which the report needs.
+//! (`href="caf&eacute;.html"` is `café.html`) as a browser does. lol_html tokenizes by the same
+//! specification but hands out attribute values as written, entities undecoded (it is a rewriter
+//! that keeps the source text); tl does not follow the specification and silently drops tags it
+//! finds invalid, so references inside them would go unchecked. html5ever also reports each
+//! token's line, which the report needs.
 
 mod css;
 mod html;
