@@ -4,6 +4,9 @@
 //! start (a bad settings file or command line, a log file that cannot be opened, an address in
 //! use), with one line on stderr; 1 for a failure after start-up.
 
+// Every syscall goes through rustix, mio and std's safe wrappers: no `unsafe` is needed here.
+#![forbid(unsafe_code)]
+
 mod check;
 mod config;
 mod conn;
