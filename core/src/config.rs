@@ -408,16 +408,24 @@ pub struct ConfigError {
     pub key: &'static str,
     /// For a list (`files.allowed_extensions`, `rules`), the zero-based entry at fault.
     pub index: Option<usize>,
+    /// For `rules.headers`, the zero-based header of that rule at fault.
+    pub header: Option<usize>,
     /// What is wrong, as a phrase that follows the key: `"must be at least 1024"`.
     pub reason: &'static str,
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.index {
-            Some(i) => write!(f, "{}[{}]: {}", self.key, i, self.reason),
-            None => write!(f, "{}: {}", self.key, self.reason),
+        // A rule's index belongs to `rules`, not to the field: `rules[2].headers[0]`.
+        match (self.key.strip_prefix("rules."), self.index) {
+            (Some(field), Some(i)) => write!(f, "rules[{i}].{field}")?,
+            (None, Some(i)) => write!(f, "{}[{i}]", self.key)?,
+            (_, None) => f.write_str(self.key)?,
         }
+        if let Some(h) = self.header {
+            write!(f, "[{h}]")?;
+        }
+        write!(f, ": {}", self.reason)
     }
 }
 
@@ -444,7 +452,19 @@ const RESERVED_HEADERS: &[&str] = &[
 ];
 
 fn err(key: &'static str, index: Option<usize>, reason: &'static str) -> ConfigError {
-    ConfigError { key, index, reason }
+    ConfigError {
+        key,
+        index,
+        header: None,
+        reason,
+    }
+}
+
+fn header_err(rule: usize, header: usize, reason: &'static str) -> ConfigError {
+    ConfigError {
+        header: Some(header),
+        ..err("rules.headers", Some(rule), reason)
+    }
 }
 
 /// RFC 9110 §5.6.2 `token`.
@@ -603,11 +623,11 @@ impl Rule {
                 "must be a non-empty header value without control characters (CR, LF, NUL)",
             ));
         }
-        for (name, value) in &self.headers {
+        for (h, (name, value)) in self.headers.iter().enumerate() {
             if !is_token(name) {
-                return Err(err(
-                    "rules.headers",
-                    Some(index),
+                return Err(header_err(
+                    index,
+                    h,
                     "header names must be tokens (letters, digits and !#$%&'*+-.^_`|~)",
                 ));
             }
@@ -615,16 +635,16 @@ impl Rule {
                 .iter()
                 .any(|r| r.eq_ignore_ascii_case(name))
             {
-                return Err(err(
-                    "rules.headers",
-                    Some(index),
+                return Err(header_err(
+                    index,
+                    h,
                     "may not set Content-Length, Transfer-Encoding, Connection, Keep-Alive, Upgrade, Trailer, TE, Date or Content-Range",
                 ));
             }
             if !is_field_value(value) {
-                return Err(err(
-                    "rules.headers",
-                    Some(index),
+                return Err(header_err(
+                    index,
+                    h,
                     "header values must not contain control characters (CR, LF, NUL)",
                 ));
             }
@@ -899,6 +919,15 @@ mod tests {
             }
             let e = c.validate().expect_err(key);
             assert_eq!((e.key, e.index), (key, Some(1)));
+            if key == "rules.headers" {
+                assert_eq!(e.header, Some(0));
+                assert!(
+                    std::format!("{e}").starts_with("rules[1].headers[0]: "),
+                    "{e}"
+                );
+            } else {
+                assert_eq!(e.header, None);
+            }
         };
         check(|r| r.pattern = String::new(), "rules.pattern");
         check(|r| r.cache_control = Some(s("a\nb")), "rules.cache_control");

@@ -108,10 +108,7 @@ pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings, Conf
     config.validate().map_err(|e| ConfigFailure {
         source: source.clone(),
         line: None,
-        key: Some(match e.index {
-            Some(i) => format!("{}[{i}]", e.key),
-            None => e.key.to_owned(),
-        }),
+        key: Some(describe_key(&config, &e)),
         reason: e.reason.to_owned(),
     })?;
 
@@ -177,6 +174,53 @@ pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings, Conf
     })
 }
 
+/// The key a validation error names, with the entry a user looks for: the value of a list entry
+/// (`files.allowed_extensions[1] "css"`), a rule's pattern and the header's name
+/// (`rules[1] (pattern "*.css") headers."Bad Name"`).
+fn describe_key(config: &Config, e: &staticd_core::config::ConfigError) -> String {
+    let files = &config.files;
+    let entry = |list: &[&str]| e.index.and_then(|i| list.get(i).map(|v| format!("{v:?}")));
+    let value = match e.key {
+        "files.allowed_extensions" => entry(
+            &files
+                .allowed_extensions
+                .iter()
+                .map(|v| v.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        "files.index_files" => entry(
+            &files
+                .index_files
+                .iter()
+                .map(|v| v.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        "files.dotfile_exceptions" => entry(
+            &files
+                .dotfile_exceptions
+                .iter()
+                .map(|v| v.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        _ => None,
+    };
+    if let (Some(field), Some(i)) = (e.key.strip_prefix("rules."), e.index) {
+        let Some(rule) = config.rules.get(i) else {
+            return format!("rules[{i}].{field}");
+        };
+        let mut key = format!("rules[{i}] (pattern {:?}) {field}", rule.pattern.as_str());
+        if let Some((name, _)) = e.header.and_then(|h| rule.headers.get(h)) {
+            key.push_str(&format!(".{:?}", name.as_str()));
+        }
+        return key;
+    }
+    match (e.index, value) {
+        (Some(i), Some(value)) => format!("{}[{i}] {value}", e.key),
+        (Some(i), None) => format!("{}[{i}]", e.key),
+        (None, _) => e.key.to_owned(),
+    }
+}
+
 /// Parses TOML text into a [`Config`]; the error is (line, dotted key, reason).
 fn parse(text: &str) -> Result<Config, (Option<usize>, Option<String>, String)> {
     toml::from_str::<Config>(text).map_err(|e| {
@@ -219,10 +263,13 @@ fn key_at(text: &str, offset: usize, reason: &str) -> Option<String> {
     }
     let key = if line.starts_with('[') {
         // The span is a whole table: the table header line itself.
+        // A mistyped top-level table (`[sever]`) is itself the unknown field: name it once.
         let name = line.trim_matches(|c| c == '[' || c == ']').trim();
         return Some(match unknown_field(reason) {
-            Some(field) => format!("{name}.{field}"),
-            None => name.to_owned(),
+            Some(field) if name != field && !name.ends_with(&format!(".{field}")) => {
+                format!("{name}.{field}")
+            }
+            _ => name.to_owned(),
         });
     } else {
         match line.split_once('=') {

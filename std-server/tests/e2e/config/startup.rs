@@ -229,3 +229,62 @@ fn check_accepts_good_settings_and_refuses_bad_ones_with_the_start_up_line() {
     let line = assert_refused("--check, bad access log", &check, &["log.access_log"]);
     assert_eq!(line, assert_refused("start, bad access log", &start, &[]));
 }
+
+#[test]
+fn settings_errors_name_the_exact_key_rule_pattern_and_header() {
+    let dir = TempDir::new();
+    let site = toml_literal(&dir.mkdir("site").display().to_string());
+    let cases: &[(&str, String, &[&str], &[&str])] = &[
+        (
+            "mistyped table",
+            format!("[sever]\nport = 0\n[server]\nroot = {site}\n"),
+            &["line 1", ": sever: unknown field"],
+            &["sever.sever"],
+        ),
+        (
+            "mistyped key in a table",
+            format!("[server]\nroot = {site}\nprot = 0\n"),
+            &["line 3", "server.prot"],
+            &[],
+        ),
+        (
+            "bad header name in the second rule",
+            format!(
+                "[server]\nroot = {site}\n[[rules]]\npattern = \"*.html\"\n[[rules]]\n\
+                 pattern = \"*.css\"\nheaders = {{ \"X-Ok\" = \"1\", \"Bad Name\" = \"2\" }}\n"
+            ),
+            &["rules[1]", "\"*.css\"", "\"Bad Name\"", "tokens"],
+            &["*.html", "headers[0]"],
+        ),
+        (
+            "reserved header",
+            format!(
+                "[server]\nroot = {site}\n[[rules]]\npattern = \"assets/**\"\n\
+                 headers = {{ \"Content-Length\" = \"1\" }}\n"
+            ),
+            &["rules[0]", "\"assets/**\"", "\"Content-Length\""],
+            &[],
+        ),
+        (
+            "bad list entry",
+            format!(
+                "[server]\nroot = {site}\n[files]\nallowed_extensions = [\".html\", \"css\"]\n"
+            ),
+            &["files.allowed_extensions[1]", "\"css\""],
+            &[],
+        ),
+    ];
+    for (what, text, names, absent) in cases {
+        let config = dir.write("bad.toml", text.as_bytes());
+        let run = run_staticd(
+            &["--config", config.to_str().unwrap()],
+            dir.path(),
+            RUN_LIMIT,
+        );
+        let line = assert_refused(what, &run, names);
+        assert!(line.contains("bad.toml"), "{what}: {line}");
+        for word in *absent {
+            assert!(!line.contains(word), "{what}: {word:?} in {line}");
+        }
+    }
+}
