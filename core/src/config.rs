@@ -75,7 +75,9 @@ pub struct ServerConfig {
 #[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FilesConfig {
-    /// Extensions that may be served, with the leading dot (`".html"`), matched case-insensitively.
+    /// Extensions that may be served, with the leading dot (`".html"`), matched case-insensitively;
+    /// `"*"` ([`ANY_EXTENSION`]) serves every file. Never empty. Default
+    /// [`DEFAULT_ALLOWED_EXTENSIONS`].
     pub allowed_extensions: Vec<String<16>, MAX_EXTENSIONS>,
     /// File names tried, in order, for a directory. Default `["index.html"]`.
     pub index_files: Vec<String<64>, MAX_INDEX_FILES>,
@@ -332,12 +334,29 @@ fn set_default(field: &mut StringView, value: &str) {
     let _ = field.push_str(value);
 }
 
-/// The default `files.allowed_extensions`: the common web formats, text, media, fonts and documents.
+/// The default `files.allowed_extensions`: what a web site serves — pages, styles, scripts,
+/// data and feeds, images, fonts, audio, video, subtitles, documents and downloads. Executables,
+/// scripts of other languages, sources and backups are not in it.
+#[rustfmt::skip] // one line per kind of file
 pub const DEFAULT_ALLOWED_EXTENSIONS: &[&str] = &[
-    ".html", ".htm", ".css", ".js", ".mjs", ".json", ".txt", ".xml", ".svg", ".png", ".jpg",
-    ".jpeg", ".gif", ".webp", ".avif", ".ico", ".woff", ".woff2", ".ttf", ".otf", ".mp4", ".webm",
-    ".ogg", ".mp3", ".wav", ".pdf", ".wasm", ".map", ".csv", ".md",
+    // Pages, styles, scripts, data, feeds, subtitles, calendars, documents.
+    ".html", ".htm", ".xhtml", ".css", ".js", ".mjs", ".cjs", ".json", ".jsonld", ".map",
+    ".webmanifest", ".txt", ".md", ".csv", ".tsv", ".xml", ".rss", ".atom", ".vtt", ".ics",
+    ".pdf", ".wasm",
+    // Images.
+    ".svg", ".png", ".apng", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".jxl", ".bmp", ".ico",
+    ".tif", ".tiff",
+    // Fonts.
+    ".woff", ".woff2", ".ttf", ".otf", ".eot",
+    // Video and audio.
+    ".mp4", ".m4v", ".webm", ".ogv", ".mov", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac",
+    ".flac", ".wav",
+    // Downloads.
+    ".zip", ".gz", ".tar", ".7z", ".epub",
 ];
+
+/// The `files.allowed_extensions` entry that allows every file, with or without an extension.
+pub const ANY_EXTENSION: &str = "*";
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -547,7 +566,18 @@ impl ServerConfig {
 
 impl FilesConfig {
     fn validate(&self) -> Result<(), ConfigError> {
+        if self.allowed_extensions.is_empty() {
+            // An empty list would answer 403 to every file: surely not what was meant.
+            return Err(err(
+                "files.allowed_extensions",
+                None,
+                "must not be empty: list the extensions to serve, or [\"*\"] to serve every file",
+            ));
+        }
         for (i, ext) in self.allowed_extensions.iter().enumerate() {
+            if ext == ANY_EXTENSION {
+                continue;
+            }
             let rest = ext.strip_prefix('.');
             match rest {
                 None => {
@@ -871,6 +901,10 @@ mod tests {
                 |c| c.files.dotfile_exceptions[0] = s("well-known"),
                 "files.dotfile_exceptions",
             ),
+            (
+                |c| c.files.allowed_extensions.clear(),
+                "files.allowed_extensions",
+            ),
             (|c| c.log.access_log = String::new(), "log.access_log"),
             (|c| c.log.error_log = String::new(), "log.error_log"),
         ];
@@ -892,6 +926,7 @@ mod tests {
         c.server.max_connections = 1;
         c.server.threads = Some(1);
         c.files.allowed_extensions.clear();
+        assert!(c.files.allowed_extensions.push(s(ANY_EXTENSION)).is_ok());
         assert_eq!(c.validate(), Ok(()));
     }
 

@@ -112,14 +112,15 @@ pub fn mime_for_path(path: &str) -> &'static str {
 }
 
 /// True when the extension of `path` is in `allowed`; entries carry the leading dot (`".html"`)
-/// and match case-insensitively. A path without an extension is never allowed.
+/// and match case-insensitively. The entry `"*"` allows every path, with or without an extension;
+/// otherwise a path without an extension is never allowed.
 pub fn extension_allowed<'a>(path: &str, allowed: impl IntoIterator<Item = &'a str>) -> bool {
-    let Some(ext) = extension(path) else {
-        return false;
-    };
-    allowed
-        .into_iter()
-        .any(|entry| allowed_entry_matches(entry, ext))
+    let ext = extension(path);
+    allowed.into_iter().any(|entry| match ext {
+        _ if entry == crate::config::ANY_EXTENSION => true,
+        Some(ext) => allowed_entry_matches(entry, ext),
+        None => false,
+    })
 }
 
 /// One `allowed_extensions` entry against an extension; out of line so each iterator type the
@@ -233,6 +234,9 @@ mod tests {
         // Entries without the leading dot match nothing.
         assert!(!extension_allowed("index.html", ["html"]));
         assert!(!extension_allowed("index.html", []));
+        assert!(extension_allowed("Makefile", ["*"]));
+        assert!(extension_allowed("tool.exe", [".html", "*"]));
+        assert!(!extension_allowed("tool.exe", [".exe*", "**"]));
         let owned: std::vec::Vec<std::string::String> = std::vec![".txt".into()];
         assert!(extension_allowed("a.txt", owned.iter().map(|s| s.as_str())));
     }
