@@ -1,9 +1,7 @@
 //! Which files are served by extension: the built-in list covers what a web site serves, each
 //! with its media type (RFC 9110 §8.3); `["*"]` serves every file; an empty list is refused.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::time::Duration;
 
