@@ -288,3 +288,51 @@ fn settings_errors_name_the_exact_key_rule_pattern_and_header() {
         }
     }
 }
+
+#[test]
+fn stdout_is_the_ready_line_then_the_access_log_by_default_and_the_ready_line_alone_with_a_log_file()
+ {
+    // No settings file: the built-in `log.access_log = "-"`.
+    let mut server = Server::builder()
+        .no_config_flag()
+        .arg("--port")
+        .arg("0")
+        .file("a.txt", b"a")
+        .current_dir("site")
+        .start();
+    assert_eq!(server.get("/a.txt").status, 200);
+    assert_eq!(server.get("/missing.txt").status, 404);
+    server.signal(Signal::TERM);
+    assert_eq!(
+        server
+            .wait_exit(Duration::from_secs(15))
+            .and_then(|s| s.code()),
+        Some(0)
+    );
+    let lines = server.wait_stdout_lines(2, Duration::from_secs(2));
+    assert_eq!(lines.len(), 2, "after the ready line: {lines:?}");
+    for line in &lines {
+        assert!(
+            parse_access_line(line).is_some(),
+            "an access line: {line:?}"
+        );
+    }
+
+    // A log file: nothing but the ready line on stdout.
+    let mut server = Server::builder().file("a.txt", b"a").start();
+    assert_eq!(server.get("/a.txt").status, 200);
+    assert_eq!(
+        server
+            .wait_access_log_lines(1, Duration::from_secs(3))
+            .len(),
+        1
+    );
+    server.signal(Signal::TERM);
+    assert_eq!(
+        server
+            .wait_exit(Duration::from_secs(15))
+            .and_then(|s| s.code()),
+        Some(0)
+    );
+    assert_eq!(server.stdout_lines(), Vec::<String>::new());
+}
