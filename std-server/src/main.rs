@@ -33,6 +33,8 @@ use clap::Parser;
 /// the access log follows it on stdout unless `log.access_log` names a file. SIGTERM or SIGINT
 /// stops gracefully (in-flight responses finish, logs are flushed, exit status 0); SIGUSR1 reopens
 /// the log files. Exit status 2 with one line on stderr when it cannot start.
+///
+/// `staticd check [ROOT]` checks the links of a site instead of serving it (`staticd check --help`).
 #[derive(Parser, Debug)]
 #[command(name = "staticd", version)]
 struct Cli {

@@ -344,4 +344,11 @@ fn bad_usage_exits_2() {
     let help = check(&["--help"], cwd.path());
     assert_eq!(exit_code(&help), Some(0));
     assert!(help.stdout.contains("--format"), "{}", help.stdout);
+    // The server's own help points to the subcommand.
+    let server_help = run_staticd(&["--help"], cwd.path(), RUN_TIMEOUT);
+    assert!(
+        server_help.stdout.contains("staticd check [ROOT]"),
+        "{}",
+        server_help.stdout
+    );
 }
