@@ -1,4 +1,4 @@
-//! Issue 4, a real browser end to end: Debian's Chromium (installed by scripts/setup-test-deps.sh),
+//! A real browser end to end: Debian's Chromium (installed by scripts/setup-test-deps.sh),
 //! driven headless over the W3C WebDriver HTTP API of chromedriver, loads the example site from
 //! staticd. The page must load with no console error, every image must decode, and the `<video>`
 //! must seek to its middle and play — which needs correct 206 answers, also checked in the access

@@ -1,4 +1,4 @@
-//! Issue 4, proof against an outside judge: REDbot ("lint for HTTP", `.venv/bin/redbot`, installed
+//! Proof against an outside judge: REDbot ("lint for HTTP", `.venv/bin/redbot`, installed
 //! by scripts/setup-test-deps.sh) checks staticd serving the example site with the bundled
 //! config's `[[rules]]`, on an HTML page, two images and both video files. No note may be of level
 //! BAD; REDbot must confirm ranges and both kinds of revalidation; the warnings are printed.
@@ -146,8 +146,8 @@ fn redbot_finds_nothing_bad_on_a_page_images_and_videos() {
         );
         let bad: Vec<&Note> = notes.iter().filter(|n| n.level == "BAD").collect();
         assert!(bad.is_empty(), "redbot {path}: BAD notes {bad:#?}");
-        // What issue 4 is about, confirmed by the judge: a correct partial response and both
-        // validators honoured with a 304.
+        // Ranges (RFC 9110 §14) and both validators (§13.1.2, §13.1.3) confirmed by the judge: a
+        // correct partial response and a 304 for each.
         for wanted in [
             "RANGE_CORRECT",
             "INM_304",

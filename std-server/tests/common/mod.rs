@@ -11,6 +11,9 @@
 //! - [`client`]: [`Conn`] (one connection, responses read one by one: keep-alive, pipelining,
 //!   [`Conn::wait_closed`]), [`Response`], [`parse_response_head`], raw [`exchange`]s that say how
 //!   the connection ended, [`split_responses`], [`status_lines`], [`http_agent`] (ureq).
+//! - [`checks`]: [`assert_common_headers`] (the fields every response carries),
+//!   [`assert_refused_and_closed`], [`req`] (a request head as text).
+//! - [`fixtures`] (not glob-exported): small sites several groups serve.
 //! - [`process`]: [`TempDir`] (tempfile), [`run_staticd`] ([`Finished`]) for runs that exit (bad
 //!   settings, `--help`), [`repo_root`], [`free_port`].
 //! - [`procfs`]: threads, RSS, descriptors, CPU ticks and limits of the server process, [`wait_until`].
@@ -18,12 +21,15 @@
 //!   [`pseudo_random_bytes`], [`TINY_PNG`].
 #![allow(dead_code, unused_imports)] // each test binary uses a different part of the library
 
+pub mod checks;
 pub mod client;
+pub mod fixtures;
 pub mod formats;
 pub mod process;
 pub mod procfs;
 pub mod server;
 
+pub use checks::*;
 pub use client::*;
 pub use formats::*;
 pub use process::*;

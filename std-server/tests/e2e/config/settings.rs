@@ -1,6 +1,8 @@
-//! The settings file and the command line (issue 3, issue 8 "Config values"): `--help`, bad files
-//! refused with exit status 2 and one clear line, value forms, extensions, overrides, relative root.
+//! The settings file and the command line: `--help`, bad files refused with exit status 2 and one
+//! clear line, value forms and ranges, overrides, a relative root, and settings that reach the wire
+//! (port, root, limits, server name).
 
+use crate::common::fixtures::{DOCS_INDEX, site_files};
 use crate::common::*;
 use std::net::TcpListener;
 use std::path::Path;
@@ -166,7 +168,7 @@ fn out_of_range_values_are_refused_naming_the_key() {
         ("header_timeout", "header_timeout = 7200.5"),
         ("keepalive_requests", "keepalive_requests = 0"),
         ("port", "port = 70000"),
-        // Issue 8 ("threads from 1") overrides the 0 = "number of cores" of docs/ARCHITECTURE.md.
+        // Threads count from 1: there is no 0 meaning "one per core".
         ("threads", "threads = 0"),
     ];
     for (key, line) in cases {
@@ -256,44 +258,6 @@ fn timeouts_accept_integers_and_fractions() {
 }
 
 #[test]
-fn allowed_extensions_carry_the_dot_match_any_case_and_unknown_types_are_octet_stream() {
-    let server = Server::builder()
-        .config("[files]\nallowed_extensions = [\".HTML\", \".Bin\", \".txt\"]\n")
-        .file("a.html", b"<p>a</p>")
-        .file("b.BIN", b"\x00\x01")
-        .file("c.bin", b"\x02\x03")
-        .file("d.TXT", b"text")
-        .file("e.css", b"p{}")
-        .file("f.png", TINY_PNG)
-        .start();
-    let r = server.get("/a.html");
-    assert_eq!(r.status, 200);
-    assert!(r.header("content-type").unwrap().starts_with("text/html"));
-    for path in ["/b.BIN", "/c.bin"] {
-        let r = server.get(path);
-        assert_eq!(r.status, 200, "{path}");
-        assert_eq!(
-            r.header("content-type"),
-            Some("application/octet-stream"),
-            "{path}"
-        );
-    }
-    let r = server.get("/d.TXT");
-    assert_eq!((r.status, r.body.as_slice()), (200, &b"text"[..]));
-    assert!(r.header("content-type").unwrap().starts_with("text/plain"));
-    assert_eq!(
-        server.get("/e.css").status,
-        403,
-        "not in the configured list"
-    );
-    assert_eq!(
-        server.get("/f.png").status,
-        403,
-        "not in the configured list"
-    );
-}
-
-#[test]
 fn command_line_port_and_root_override_the_file() {
     // The file names a port that is taken: only the --port override lets the server start.
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -368,7 +332,7 @@ fn without_a_config_file_the_current_directory_is_served() {
 fn the_bundled_config_serves_the_bundled_site() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let config = repo.join("config/staticd.toml");
-    assert!(config.is_file(), "config/staticd.toml exists (issue 3)");
+    assert!(config.is_file(), "config/staticd.toml exists");
     let text = std::fs::read_to_string(&config).unwrap();
     for key in [
         "host",
@@ -400,4 +364,58 @@ fn the_bundled_config_serves_the_bundled_site() {
     assert_eq!(r.status, 200);
     let index = std::fs::read(repo.join("site/index.html")).unwrap();
     assert_eq!(r.body, index, "the bundled site's index.html");
+}
+
+#[test]
+fn settings_file_sets_port_root_limits_and_server_name() {
+    let port = free_port();
+    let server = Server::builder()
+        .config(&format!(
+            "[server]\nport = {port}\nmax_request_bytes = 2048\nserver_name = \"lab-server\"\n"
+        ))
+        .files(&site_files())
+        .start();
+    assert_eq!(
+        server.port(),
+        port,
+        "the configured port is the one announced"
+    );
+    let host = server.host();
+
+    let r = server.get("/docs/index.html");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, DOCS_INDEX, "root from the settings file");
+    assert_common_headers("200", &r, "lab-server");
+
+    // A head over max_request_bytes because of one big field -> 431.
+    let big = "x".repeat(3000);
+    let r = server.request(
+        format!("GET /index.html HTTP/1.1\r\nHost: {host}\r\nX-Big: {big}\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(r.status, 431, "head over max_request_bytes");
+    assert_common_headers("431", &r, "lab-server");
+
+    // The request line alone over it -> 414.
+    let long = "a".repeat(3000);
+    let r = server.request(format!("GET /{long}.html HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes());
+    assert_eq!(r.status, 414, "request line over max_request_bytes");
+    assert_common_headers("414", &r, "lab-server");
+
+    // A declared body over it -> 413.
+    let r = server.request(
+        format!("GET /index.html HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5000\r\n\r\n")
+            .as_bytes(),
+    );
+    assert_eq!(r.status, 413, "body over max_request_bytes");
+    assert_common_headers("413", &r, "lab-server");
+
+    // Under the limit everything is served normally.
+    let r = server.request(
+        format!(
+            "GET /index.html HTTP/1.1\r\nHost: {host}\r\nX-Small: {}\r\n\r\n",
+            "y".repeat(1500)
+        )
+        .as_bytes(),
+    );
+    assert_eq!(r.status, 200);
 }

@@ -1,7 +1,11 @@
-//! Which files are served by extension: the built-in list covers what a web site serves, each
-//! with its media type (RFC 9110 §8.3); `["*"]` serves every file; an empty list is refused.
+//! Which files are served by extension and as what: the built-in list covers what a web site
+//! serves, each with its media type (RFC 9110 §8.3) and `X-Content-Type-Options: nosniff`; the list
+//! matches in any case; `["*"]` serves every file; an empty list is refused.
 
+use crate::common::fixtures::site_files;
 use crate::common::*;
+use crate::conditional::{assert_status, get, serve_root};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -106,5 +110,139 @@ fn the_bundled_settings_file_shows_the_built_in_list() {
         listed,
         staticd_core::config::DEFAULT_ALLOWED_EXTENSIONS,
         "config/staticd.toml says its values are the defaults"
+    );
+}
+
+#[test]
+fn only_allowed_extensions_are_served_matching_in_any_case() {
+    let server = Server::builder()
+        .files(&site_files())
+        .file("UPPER.HTML", b"<p>upper</p>")
+        .file("data.toml", b"a = 1\n")
+        .start();
+    assert_eq!(server.get("/style.css").status, 200);
+    let upper = server.get("/UPPER.HTML");
+    assert_eq!(upper.status, 200, "extensions match case-insensitively");
+    assert_eq!(upper.body, b"<p>upper</p>");
+    for path in ["/tool.exe", "/Makefile", "/data.toml"] {
+        let r = server.get(path);
+        assert_eq!(r.status, 403, "{path}: not an allowed extension");
+        assert!(
+            !r.text().contains("MZ not for you") && !r.text().contains("all:"),
+            "{path}: leaked"
+        );
+    }
+    let narrow = Server::builder()
+        .config("[files]\nallowed_extensions = [\".txt\"]\n")
+        .file("a.txt", b"text")
+        .file("b.html", b"<p>b</p>")
+        .start();
+    assert_eq!(narrow.get("/a.txt").status, 200);
+    assert_eq!(
+        narrow.get("/b.html").status,
+        403,
+        "only the configured extensions"
+    );
+}
+
+#[test]
+fn content_types_come_from_the_built_in_table_with_nosniff() {
+    let root = TempDir::new();
+    let cases = [
+        ("a.html", "text/html"),
+        ("a.htm", "text/html"),
+        ("a.css", "text/css"),
+        ("a.js", "text/javascript"),
+        ("a.mjs", "text/javascript"),
+        ("a.json", "application/json"),
+        ("a.txt", "text/plain"),
+        ("a.wasm", "application/wasm"),
+        ("a.svg", "image/svg+xml"),
+        ("a.png", "image/png"),
+        ("a.jpg", "image/jpeg"),
+        ("a.gif", "image/gif"),
+        ("a.webp", "image/webp"),
+        ("a.woff2", "font/woff2"),
+        ("a.mp4", "video/mp4"),
+        ("a.webm", "video/webm"),
+        ("a.pdf", "application/pdf"),
+        ("UPPER.PNG", "image/png"),
+        ("Mixed.Js", "text/javascript"),
+    ];
+    for (rel, _) in cases {
+        root.write(rel, b"x");
+    }
+    let f = serve_root(root, "");
+    for (rel, essence) in cases {
+        let path = format!("/{rel}");
+        let r = get(&f.server, &path, &[]);
+        assert_status(&r, 200, &path);
+        let ct = r
+            .header("content-type")
+            .unwrap_or_else(|| panic!("{path}: no Content-Type"));
+        let mut params = ct.split(';').map(str::trim);
+        assert_eq!(params.next(), Some(essence), "{path}: Content-Type {ct:?}");
+        let charset: BTreeSet<String> = params
+            .filter_map(|p| p.split_once('='))
+            .filter(|(k, _)| k.eq_ignore_ascii_case("charset"))
+            .map(|(_, v)| v.trim_matches('"').to_ascii_lowercase())
+            .collect();
+        if essence.starts_with("text/") {
+            assert_eq!(
+                charset,
+                BTreeSet::from(["utf-8".to_string()]),
+                "{path}: charset in {ct:?}"
+            );
+        }
+        if rel == "a.html" {
+            assert_eq!(ct, "text/html; charset=utf-8");
+        }
+        assert_eq!(
+            r.header_all("x-content-type-options"),
+            ["nosniff"],
+            "{path}: nosniff"
+        );
+    }
+    // A 206 carries the same content headers.
+    let r = get(&f.server, "/a.css", &[("Range", "bytes=0-0")]);
+    assert_status(&r, 206, "a.css bytes=0-0");
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+}
+
+#[test]
+fn allowed_extensions_carry_the_dot_match_any_case_and_unknown_types_are_octet_stream() {
+    let server = Server::builder()
+        .config("[files]\nallowed_extensions = [\".HTML\", \".Bin\", \".txt\"]\n")
+        .file("a.html", b"<p>a</p>")
+        .file("b.BIN", b"\x00\x01")
+        .file("c.bin", b"\x02\x03")
+        .file("d.TXT", b"text")
+        .file("e.css", b"p{}")
+        .file("f.png", TINY_PNG)
+        .start();
+    let r = server.get("/a.html");
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    for path in ["/b.BIN", "/c.bin"] {
+        let r = server.get(path);
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/octet-stream"),
+            "{path}"
+        );
+    }
+    let r = server.get("/d.TXT");
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"text"[..]));
+    assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+    assert_eq!(
+        server.get("/e.css").status,
+        403,
+        "not in the configured list"
+    );
+    assert_eq!(
+        server.get("/f.png").status,
+        403,
+        "not in the configured list"
     );
 }

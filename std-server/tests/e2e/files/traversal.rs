@@ -1,7 +1,9 @@
-//! Issue 5, paths: traversal in every spelling never reaches a file outside the root, symlinks follow
-//! `follow_symlinks`, dotfiles and dot-directories are denied except the configured exceptions.
-//! Issue 8: every refused target is a 4xx — never a redirect, never a 200, never a silent close.
+//! Paths: traversal in every spelling (RFC 3986 §5.2.4 dot-segments, percent-encoding, backslashes,
+//! NUL) never reaches a file outside the root, symlinks follow `follow_symlinks`, dotfiles and
+//! dot-directories are denied except the configured exceptions. Every refused target is a 4xx —
+//! never a redirect, never a 200, never a silent close.
 
+use crate::common::fixtures::A;
 use crate::common::*;
 use std::os::unix::fs::symlink;
 use std::time::Duration;
@@ -418,6 +420,24 @@ fn dotfiles_and_dot_directories_are_denied_by_default() {
     ] {
         assert_refused(&server, target);
     }
+    // Spelled plainly, a dot path is a file that exists but is not served (403) or one that is
+    // hidden (404): never a redirect that would confirm it (RFC 9110 §15.5.4, §15.5.5).
+    for target in [
+        "/.env",
+        "/.hidden.html",
+        "/.git/config",
+        "/.git/",
+        "/.git",
+        "/a/.secret.txt",
+    ] {
+        let r = server.get(target);
+        assert!(
+            matches!(r.status, 403 | 404),
+            "{target}: a dotfile must get 403/404, got {} with Location {:?}",
+            r.status,
+            r.header("location")
+        );
+    }
     let r = get_raw(&server, b"/.well-known/security.txt").expect("response");
     assert_eq!(r.status, 200, ".well-known is an exception by default");
     assert!(r.text().starts_with("Contact:"));
@@ -446,4 +466,70 @@ fn deny_dotfiles_false_serves_dot_paths_but_not_traversal() {
     std::fs::write(server.dir().join("secret.txt"), SECRET).unwrap();
     assert_refused(&server, b"/../secret.txt");
     assert_refused(&server, b"/.%2e/secret.txt");
+}
+
+#[test]
+fn refused_targets_get_a_4xx_never_a_redirect_or_a_silent_close() {
+    let server = Server::builder()
+        .file("a.txt", A)
+        .file(".env", b"SECRET=1")
+        .file(".git/config", b"[core]")
+        .file(".git/index.html", b"<p>git</p>")
+        .file("sub/page.txt", b"sub page")
+        .dir("empty")
+        .start();
+    std::fs::write(server.dir().join("outside.txt"), b"OUTSIDE THE ROOT").unwrap();
+    std::os::unix::fs::symlink(
+        server.dir().join("outside.txt"),
+        server.site().join("link.txt"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(server.dir(), server.site().join("linkdir")).unwrap();
+    let host = server.host();
+    let targets = [
+        "/../outside.txt",
+        "/sub/../../outside.txt",
+        "/%2e%2e/outside.txt",
+        "/%2E%2E/outside.txt",
+        "/sub/%2e%2e/%2e%2e/outside.txt",
+        "/..%2foutside.txt",
+        "/sub%2fpage.txt",
+        "/sub%2Fpage.txt",
+        "/a.txt%00.html",
+        "/a%00.txt",
+        "/..\\outside.txt",
+        "/sub\\..\\..\\outside.txt",
+        "/%252e%252e/outside.txt",
+        "/.env",
+        "/.git",
+        "/.git/",
+        "/.git/config",
+        "/.git/index.html",
+        "/sub/../.env",
+        "/%2eenv",
+        "/%2egit",
+        "/link.txt",
+        "/linkdir/outside.txt",
+        "/empty/",
+        "/empty/../../outside.txt",
+    ];
+    for target in targets {
+        let raw = req("GET", target, "HTTP/1.1", &host, "");
+        let mut conn = server.connect();
+        conn.send(raw.as_bytes()).unwrap();
+        let r = conn
+            .try_read_response(false, IO_TIMEOUT)
+            .unwrap_or_else(|e| panic!("{target}: no response (a silent close?): {e}"));
+        assert!(
+            matches!(r.status, 400 | 403 | 404),
+            "{target}: expected 400/403/404, got {} (Location {:?})",
+            r.status,
+            r.header("location")
+        );
+        for leak in ["OUTSIDE", "SECRET", "[core]", "<p>git</p>"] {
+            assert!(!r.text().contains(leak), "{target}: leaked {leak:?}");
+        }
+    }
+    // The server is still fine afterwards.
+    assert_eq!(server.get("/a.txt").body, A);
 }

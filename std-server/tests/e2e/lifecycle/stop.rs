@@ -1,5 +1,4 @@
-//! Graceful stop (issue 3 "Start-up", issue 5 "Operations under fault", issue 8 "The access log"):
-//! SIGTERM and SIGINT stop accepting, let in-flight responses finish byte-exact, close idle
+//! Graceful stop: SIGTERM and SIGINT stop accepting, let in-flight responses finish byte-exact, close idle
 //! connections, flush every access-log line, and exit 0.
 
 use crate::common::*;

@@ -1,11 +1,13 @@
-//! Issue 5, slow, idle and abrupt clients: slowloris does not starve others and header_timeout ends
-//! it; 10,000 idle keep-alive connections are held with a fixed thread count and bounded memory;
-//! max_connections refuses promptly; clients resetting mid-download leave no error line and no
-//! leaked descriptor.
+//! Slow, idle, many and abrupt clients: slowloris does not starve others and header_timeout ends
+//! it; fifty clients at once are served while others stall mid-request, with no thread per
+//! connection; 10,000 idle keep-alive connections are held with a fixed thread count and bounded memory;
+//! max_connections refuses promptly; accept() failing with EMFILE backs off without a busy loop and
+//! recovers; clients resetting mid-download leave no error line and no leaked descriptor.
 
 use crate::common::*;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -147,7 +149,7 @@ fn slowloris_tricklers_do_not_starve_a_normal_client_and_header_timeout_ends_the
         latest < Duration::from_secs(HEADER_TIMEOUT_S + 3),
         "the last trickler was closed at {latest:?}, long after header_timeout"
     );
-    // They had started a request, so issue 8 says 408 (a response can still be sent).
+    // They had started a request, so they get a 408 (RFC 9110 §15.5.9; a response can still be sent).
     assert!(
         not_408.is_empty(),
         "{} of {CLIENTS} tricklers did not get exactly one 408; first: {}",
@@ -647,4 +649,162 @@ fn heavy_five_hundred_clients_resetting_mid_download_leak_nothing() {
     assert_eq!(r.status, 200);
     assert!(r.body == big, "big file intact after the resets");
     assert_still_serves(&server, "/index.html", INDEX, "500 resets");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Many clients at once, and running out of descriptors
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn fifty_concurrent_clients_are_served_while_others_stall_mid_request() {
+    let body = pseudo_random_bytes(64 * 1024, 7);
+    let server = Server::builder()
+        .config("[server]\nthreads = 2\n")
+        .file("index.html", INDEX)
+        .file("blob.png", &body)
+        .start();
+    let host = server.host();
+    // Warm up first so that threads started lazily (a log writer, say) are already counted.
+    assert_eq!(server.get("/index.html").status, 200);
+    thread::sleep(Duration::from_millis(100));
+    let threads_idle = threads(server.pid());
+    assert!(
+        threads_idle >= 2,
+        "at least the 2 configured worker threads, saw {threads_idle}"
+    );
+
+    // More stalled half-requests than worker threads: a thread-per-connection blocking design starves.
+    let mut stalled = Vec::new();
+    for _ in 0..6 {
+        let mut conn = server.connect();
+        conn.send(
+            format!("GET /index.html HTTP/1.1\r\nHost: {host}\r\nUser-Agent: sta").as_bytes(),
+        )
+        .unwrap();
+        stalled.push(conn);
+    }
+    thread::sleep(Duration::from_millis(100));
+
+    let addr = server.addr();
+    let barrier = Arc::new(Barrier::new(50));
+    let started = Instant::now();
+    let clients: Vec<_> = (0..50)
+        .map(|i| {
+            let barrier = Arc::clone(&barrier);
+            let host = host.clone();
+            thread::spawn(move || {
+                let mut conn = Conn::open(addr);
+                barrier.wait();
+                let path = if i % 2 == 0 {
+                    "/index.html"
+                } else {
+                    "/blob.png"
+                };
+                conn.send(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
+                    .unwrap();
+                let r = conn.try_read_response(false, Duration::from_secs(5));
+                (path, r)
+            })
+        })
+        .collect();
+    for client in clients {
+        let (path, r) = client.join().expect("client thread");
+        let r = r.unwrap_or_else(|e| panic!("{path}: a concurrent client was not served: {e}"));
+        assert_eq!(r.status, 200, "{path}");
+        let expected: &[u8] = if path == "/index.html" { INDEX } else { &body };
+        assert_eq!(sha256_hex(&r.body), sha256_hex(expected), "{path}: body");
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "50 clients took {elapsed:?}"
+    );
+
+    // The stalled clients are still waiting (header_timeout is 10 s), not dropped to make room.
+    for conn in &mut stalled {
+        assert_eq!(
+            conn.read_for(Duration::from_millis(20)),
+            b"",
+            "no answer to an unfinished head"
+        );
+    }
+    // 56 open connections, the same threads: connections do not cost threads.
+    let threads_busy = threads(server.pid());
+    assert_eq!(
+        threads_busy, threads_idle,
+        "thread count changed with open connections"
+    );
+}
+
+/// /proc reports CPU times in USER_HZ, which Linux fixes at 100 for user space.
+const TICKS_PER_SECOND: u64 = 100;
+
+#[test]
+fn accept_failing_with_emfile_backs_off_without_a_busy_loop_and_recovers() {
+    use rustix::process::{Pid, Resource, Rlimit, prlimit};
+    let server = Server::builder()
+        .config("[server]\nheader_timeout = 30\nkeepalive_timeout = 30\n")
+        .file("index.html", INDEX)
+        .start();
+    let pid = server.pid();
+    assert_still_serves(&server, "/index.html", INDEX, "start");
+    thread::sleep(Duration::from_millis(200));
+    let fds_before = fd_count(pid) as u64;
+    // Room for a few connections and a file, then accept() fails with EMFILE.
+    let limit = fds_before + 6;
+    let target = Pid::from_raw(pid as i32).expect("pid");
+    let old = prlimit(
+        Some(target),
+        Resource::Nofile,
+        Rlimit {
+            current: Some(limit),
+            maximum: Some(limit),
+        },
+    )
+    .expect("prlimit on the server");
+    println!("server fds {fds_before}, RLIMIT_NOFILE lowered from {old:?} to {limit}");
+
+    // More connections than it can accept; the kernel completes them in the listen backlog.
+    let clients: Vec<TcpStream> = (0..40)
+        .map(|_| {
+            TcpStream::connect_timeout(&server.addr(), Duration::from_secs(5)).expect("connect")
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(500));
+    let fds_full = fd_count(pid);
+    let idle_window = Duration::from_millis(1500);
+    let ticks_start = cpu_ticks(pid);
+    thread::sleep(idle_window);
+    let ticks = cpu_ticks(pid) - ticks_start;
+    let cpu_share = ticks as f64 / (idle_window.as_secs_f64() * TICKS_PER_SECOND as f64);
+    println!(
+        "with accept() failing: server fds {fds_full} (limit {limit}), CPU {ticks} ticks in {idle_window:?} ({:.0}% of a core)",
+        cpu_share * 100.0
+    );
+    assert!(
+        cpu_share < 0.25,
+        "the server spins while accept() fails with EMFILE: {ticks} ticks of CPU in {idle_window:?}"
+    );
+    assert!(server_alive(&server), "the server died on EMFILE");
+
+    // Once the clients leave, descriptors free up and the server serves again.
+    drop(clients);
+    let recovered = wait_until(Duration::from_secs(10), || {
+        let got = exchange(
+            server.addr(),
+            format!(
+                "GET /index.html HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                server.host()
+            )
+            .as_bytes(),
+            Duration::from_secs(2),
+            false,
+        );
+        status_lines(&got.bytes) == [200] && find(&got.bytes, INDEX).is_some()
+    });
+    assert!(
+        recovered,
+        "the server did not serve again within 10 s after EMFILE"
+    );
+    assert_still_serves(&server, "/index.html", INDEX, "EMFILE");
 }

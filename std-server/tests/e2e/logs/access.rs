@@ -1,8 +1,11 @@
-//! The access log (issue 3 point 5, issue 8 "The access log"): Combined Log Format exactly, one line
-//! per answered request (400s included), escaped quotes and backslashes, lines on disk within about a
-//! second, nothing else in the file; and the same on stdout with `access_log = "-"`.
+//! The logs: the access log in the Combined Log Format exactly, one line per answered request (400s
+//! included), escaped quotes and backslashes, lines on disk within about a second, nothing else in
+//! the file, the same on stdout with `access_log = "-"`; an unwritable access log reported once on
+//! the error log while serving goes on.
 
+use crate::common::fixtures::INDEX;
 use crate::common::*;
+use std::thread;
 use std::time::{Duration, Instant};
 
 const PAGE: &[u8] = b"<p>page</p>\n";
@@ -313,4 +316,76 @@ fn access_log_dash_goes_to_stdout_after_the_ready_line() {
         !server.dir().join("access.log").exists(),
         "no file when the log goes to stdout"
     );
+}
+
+/// Error-log lines about the access log failing to be written.
+fn access_log_problem_lines(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            ["access", "/dev/full", "no space", "os error 28", "enospc"]
+                .iter()
+                .any(|w| l.contains(w))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn an_unwritable_access_log_is_reported_once_and_serving_goes_on() {
+    let server = Server::builder()
+        .config("[log]\naccess_log = \"/dev/full\"\n")
+        .file("index.html", INDEX)
+        .start();
+    // Requests over about 3.5 s, so the log thread tries (and fails) to flush several times.
+    let started = Instant::now();
+    let mut served = 0;
+    for i in 0..70 {
+        if i % 2 == 0 {
+            assert_still_serves(&server, "/index.html", INDEX, "an access-log write failure");
+        } else {
+            let mut conn = server.connect();
+            conn.send(
+                format!(
+                    "GET /index.html HTTP/1.1\r\nHost: {}\r\n\r\n",
+                    server.host()
+                )
+                .as_bytes(),
+            )
+            .expect("send");
+            for _ in 0..3 {
+                let r = conn.read_response();
+                assert_eq!(r.status, 200);
+                conn.send(
+                    format!(
+                        "GET /index.html HTTP/1.1\r\nHost: {}\r\n\r\n",
+                        server.host()
+                    )
+                    .as_bytes(),
+                )
+                .expect("send on keep-alive");
+            }
+            let r = conn.read_response();
+            assert_eq!(r.status, 200);
+        }
+        served += 1;
+        thread::sleep(Duration::from_millis(50));
+    }
+    thread::sleep(Duration::from_millis(1500));
+    println!(
+        "{served} rounds of requests answered in {:?} with access_log = /dev/full",
+        started.elapsed()
+    );
+    let stderr = server.stderr();
+    let problems = access_log_problem_lines(&stderr);
+    println!("error log:\n{stderr}");
+    assert_eq!(
+        problems.len(),
+        1,
+        "the unwritable access log must be reported exactly once, got {} lines:\n{stderr}",
+        problems.len()
+    );
+    assert!(server_alive(&server));
+    assert_still_serves(&server, "/index.html", INDEX, "the access-log report");
 }

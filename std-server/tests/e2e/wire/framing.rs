@@ -1,15 +1,18 @@
-//! Issue 5, framing and parsing (request smuggling), with the value forms of issue 8: every ambiguous
-//! or malformed framing gets 400 and the connection closes, and an attack followed by a second request
-//! in the same write yields exactly one response — nothing desynchronised out of the same bytes.
+//! Message body framing (RFC 9112 §6): Content-Length forms, chunked with extensions and trailers
+//! (§7.1), bodies discarded so the next request is read in step; and request smuggling: every
+//! ambiguous or malformed framing (§6.1, §6.3) gets 400 and the connection closes, and an attack
+//! followed by a second request in the same write yields exactly one response.
 
+use crate::common::fixtures::{self, A, B};
 use crate::common::*;
+use std::thread;
 use std::time::Duration;
 
 const OK: &[u8] = b"the follow-up file\n";
 /// The body of the smuggled request's target: seeing it means a second request was parsed.
 const SMUGGLED: &[u8] = b"SMUGGLED-RESPONSE-BODY\n";
 
-fn server() -> Server {
+fn smuggling_server() -> Server {
     Server::builder()
         .file("ok.txt", OK)
         .file("smuggled.txt", SMUGGLED)
@@ -68,7 +71,7 @@ fn attacks() -> Vec<Attack> {
             "TE on HTTP/1.0",
             "GET /ok.txt HTTP/1.0\r\nHost: {H}\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         ),
-        // Content-Length forms (issue 8).
+        // Content-Length forms (RFC 9110 §8.6: 1*DIGIT, one value).
         attack(
             "duplicate differing CL",
             &format!("{g}Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"),
@@ -286,7 +289,7 @@ fn run_attack(server: &Server, attack: &Attack) -> Result<(), String> {
 
 #[test]
 fn smuggling_and_malformed_framing_get_one_400_and_a_close() {
-    let server = server();
+    let server = smuggling_server();
     let mut failures = Vec::new();
     for a in attacks() {
         if let Err(e) = run_attack(&server, &a) {
@@ -296,7 +299,7 @@ fn smuggling_and_malformed_framing_get_one_400_and_a_close() {
     }
     assert!(
         failures.is_empty(),
-        "{} of {} attacks not refused as issue 5 requires:\n{}",
+        "{} of {} attacks not refused with one 400 and a close:\n{}",
         failures.len(),
         attacks().len(),
         failures.join("\n")
@@ -307,7 +310,7 @@ fn smuggling_and_malformed_framing_get_one_400_and_a_close() {
 fn attacks_after_a_good_request_on_a_keep_alive_connection_give_exactly_two_responses() {
     // A valid request, then the attack, then the smuggled request, all in one write: the valid one is
     // answered, the attack refused, nothing after it.
-    let server = server();
+    let server = smuggling_server();
     let host = server.host();
     let mut failures = Vec::new();
     for a in attacks() {
@@ -341,7 +344,7 @@ fn attacks_after_a_good_request_on_a_keep_alive_connection_give_exactly_two_resp
 fn valid_framing_controls_keep_the_connection_in_step() {
     // Controls: the same shapes, made valid, are read and discarded and the next request answered —
     // so the 400s above come from the defect, not from the shape.
-    let server = server();
+    let server = smuggling_server();
     let host = server.host();
     let cases = [
         format!("GET /ok.txt HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5\r\n\r\nhello"),
@@ -362,4 +365,179 @@ fn valid_framing_controls_keep_the_connection_in_step() {
         assert_eq!(statuses, [200, 200], "{case:?}: {:?}", got.lossy());
         assert!(rest.is_empty() && got.closed, "{case:?}");
     }
+}
+
+#[test]
+fn content_length_with_ows_or_leading_zeros_frames_the_body() {
+    let server = fixtures::server();
+    let host = server.host();
+    for field in [
+        "Content-Length: 5",
+        "Content-Length:5",
+        "Content-Length:   5  ",
+        "Content-Length: 0005",
+        "content-length: 5",
+    ] {
+        let mut conn = server.connect();
+        conn.send(
+            format!(
+                "GET /a.txt HTTP/1.1\r\nHost: {host}\r\n{field}\r\n\r\nhello{}",
+                req("GET", "/b.txt", "HTTP/1.1", &host, "")
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let first = conn.read_response();
+        assert_eq!((first.status, first.body.as_slice()), (200, A), "{field:?}");
+        let second = conn
+            .try_read_response(false, IO_TIMEOUT)
+            .unwrap_or_else(|e| panic!("{field:?}: the body was not consumed as 5 bytes: {e}"));
+        assert_eq!(
+            (second.status, second.body.as_slice()),
+            (200, B),
+            "{field:?}"
+        );
+    }
+}
+
+#[test]
+fn malformed_content_length_is_400_and_close() {
+    let server = fixtures::server();
+    let host = server.host();
+    for value in [
+        "+5",
+        "-5",
+        "5 5",
+        "0x5",
+        "5.0",
+        "five",
+        "5a",
+        "",
+        "18446744073709551616",
+        "99999999999999999999999",
+        "5, 6",
+        "5,6",
+    ] {
+        let attack =
+            format!("GET /a.txt HTTP/1.1\r\nHost: {host}\r\nContent-Length: {value}\r\n\r\nhello");
+        assert_refused_and_closed(&server, &attack, &[400]);
+    }
+    let two_fields = format!(
+        "GET /a.txt HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"
+    );
+    assert_refused_and_closed(&server, &two_fields, &[400]);
+}
+
+#[test]
+fn chunked_in_any_case_is_decoded_with_extensions_and_trailers() {
+    let server = fixtures::server();
+    let host = server.host();
+    for coding in ["chunked", "Chunked", "CHUNKED"] {
+        let mut conn = server.connect();
+        conn.send(
+            format!(
+                "GET /a.txt HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: {coding}\r\n\r\n\
+                 5;ext=1;name=\"q v\"\r\nhello\r\n3\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\n{}",
+                req("GET", "/b.txt", "HTTP/1.1", &host, "")
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let first = conn.read_response();
+        assert_eq!((first.status, first.body.as_slice()), (200, A), "{coding}");
+        let second = conn
+            .try_read_response(false, IO_TIMEOUT)
+            .unwrap_or_else(|e| panic!("{coding}: next request after a chunked body: {e}"));
+        assert_eq!(
+            (second.status, second.body.as_slice()),
+            (200, B),
+            "{coding}"
+        );
+    }
+}
+
+#[test]
+fn a_chunked_body_arriving_in_pieces_is_discarded_and_the_connection_kept() {
+    let server = fixtures::server();
+    let host = server.host();
+    let mut conn = server.connect();
+    let whole = format!(
+        "GET /a.txt HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n\
+         a;x=y\r\n0123456789\r\n1\r\nz\r\n0\r\nTrailer-One: 1\r\nTrailer-Two: 2\r\n\r\n"
+    );
+    for piece in whole.as_bytes().chunks(7) {
+        conn.send(piece).unwrap();
+        thread::sleep(Duration::from_millis(15));
+    }
+    let first = conn.read_response();
+    assert_eq!((first.status, first.body.as_slice()), (200, A));
+    conn.send(req("GET", "/b.txt", "HTTP/1.1", &host, "").as_bytes())
+        .unwrap();
+    assert_eq!(conn.read_response().body, B);
+}
+
+#[test]
+fn bad_transfer_encodings_are_refused_and_closed() {
+    let server = fixtures::server();
+    let host = server.host();
+    let body = "5\r\nhello\r\n0\r\n\r\n";
+    let cases: [(&str, &[u16]); 6] = [
+        (
+            "GET /a.txt HTTP/1.1\r\nHost: {h}\r\nTransfer-Encoding: gzip\r\n\r\n",
+            &[400],
+        ),
+        (
+            "GET /a.txt HTTP/1.1\r\nHost: {h}\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+            &[400],
+        ),
+        (
+            "GET /a.txt HTTP/1.1\r\nHost: {h}\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+            &[400],
+        ),
+        (
+            "GET /a.txt HTTP/1.1\r\nHost: {h}\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            &[400],
+        ),
+        (
+            "GET /a.txt HTTP/1.1\r\nHost: {h}\r\nTransfer-Encoding: chunked\r\nContent-Length: 16\r\n\r\n",
+            &[400],
+        ),
+        (
+            "GET /a.txt HTTP/1.1\r\nHost: {h}\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+            &[501, 400],
+        ),
+    ];
+    for (head, statuses) in cases {
+        let attack = format!("{}{body}", head.replace("{h}", &host));
+        assert_refused_and_closed(&server, &attack, statuses);
+    }
+    let on_http10 = format!("GET /a.txt HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n{body}");
+    assert_refused_and_closed(&server, &on_http10, &[400]);
+}
+
+#[test]
+fn a_small_get_body_is_discarded_and_the_next_request_answered() {
+    let server = fixtures::server();
+    let host = server.host();
+    let mut conn = server.connect();
+    conn.send(
+        format!(
+            "GET /a.txt HTTP/1.1\r\nHost: {host}\r\nContent-Length: 11\r\n\r\nhello world{}",
+            req("GET", "/b.txt", "HTTP/1.1", &host, "")
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(conn.read_response().body, A);
+    assert_eq!(conn.read_response().body, B);
+    // The body in a later write than its head.
+    conn.send(
+        format!("GET /a.txt HTTP/1.1\r\nHost: {host}\r\nContent-Length: 4\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
+    thread::sleep(Duration::from_millis(50));
+    conn.send(format!("abcd{}", req("GET", "/b.txt", "HTTP/1.1", &host, "")).as_bytes())
+        .unwrap();
+    assert_eq!(conn.read_response().body, A);
+    assert_eq!(conn.read_response().body, B);
 }

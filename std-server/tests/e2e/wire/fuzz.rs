@@ -1,4 +1,4 @@
-//! Issue 5, "a seeded black-box fuzz run": at least 5,000 random and mutated requests, each on a
+//! A seeded black-box fuzz run: at least 5,000 random and mutated requests, each on a
 //! fresh connection, against the real server. The server stays alive, never answers 500 (nor any 5xx
 //! but 501/505: 503 is only for max_connections, which this run never reaches), never panics, keeps
 //! its thread count, never leaves a silent connection open past header_timeout, and answers a

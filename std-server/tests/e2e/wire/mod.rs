@@ -1,5 +1,6 @@
 //! The message format and framing (RFC 9112).
 
+mod connections;
 mod framing;
 mod fuzz;
 mod messages;
