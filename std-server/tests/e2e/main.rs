@@ -10,6 +10,7 @@
 //! - [`logs`]: the access log (Combined Log Format) and the error log.
 //! - [`config`]: the settings file and the command line, start-up refusals.
 //! - [`lifecycle`]: signals, graceful stop.
+//! - [`site_check`]: `staticd check`, the lint of a site as the server would serve it.
 //!
 //! The browser and the HTTP lint live in their own binary (`tests/browser`), since they need
 //! tools from scripts/setup-test-deps.sh.
@@ -24,4 +25,5 @@ mod harness;
 mod lifecycle;
 mod limits;
 mod logs;
+mod site_check;
 mod wire;

@@ -2,13 +2,11 @@
 //! generated site with one planted fault of each kind (each found once, at its file and line, in
 //! the text and the JSON report), with `--config`, and with bad usage (exit status 2).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Finished, TempDir, repo_root, run_staticd};
+use crate::common::{Finished, TempDir, repo_root, run_staticd};
 use serde_json::Value;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -127,8 +125,8 @@ impl PlantedSite {
             "site/css/extra.css",
             b"p { background: url(../img/bg.png) }\n",
         );
-        dir.write("site/img/bg.png", common::TINY_PNG);
-        dir.write("site/img/bg@2x.png", common::TINY_PNG);
+        dir.write("site/img/bg.png", crate::common::TINY_PNG);
+        dir.write("site/img/bg@2x.png", crate::common::TINY_PNG);
         dir.write(
             "site/docs/guide.html",
             concat!(
@@ -155,7 +153,7 @@ impl PlantedSite {
         dir.write("site/notes.log", b"a log\n");
         dir.write("site/.hidden/page.html", b"<p>hidden</p>\n");
         dir.mkdir("site/empty");
-        dir.write("outside/secret.png", common::TINY_PNG);
+        dir.write("outside/secret.png", crate::common::TINY_PNG);
         std::os::unix::fs::symlink("../outside", dir.path().join("site/escape")).unwrap();
         std::os::unix::fs::symlink("bg.png", dir.path().join("site/img/linked.png")).unwrap();
         let fifo = Command::new("mkfifo")
