@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what staticd's end-to-end tests need besides the Rust toolchain:
 #   - Debian's `chromium` and `chromium-driver` (headless browser test of site/, issue 4);
-#   - a Python venv at .venv/ (repository root) holding REDbot from PyPI (the HTTP lint judge, issue 4).
+#   - a Python venv at .venv/ (repository root) holding REDbot from PyPI (the HTTP lint judge, issue 4);
+#   - Debian's `systemd` for its `systemd-socket-activate` and `systemd-analyze` (the unit-file and
+#     socket-activation tests).
 # Idempotent and non-interactive: safe to run on every CI run (CI=true, no stdin, root). It runs
 # `apt-get update` only when a package is missing and the package lists cannot provide it, and exits
 # non-zero on any failure.
@@ -37,7 +39,9 @@
 set -euo pipefail
 
 REDBOT_VERSION="2.7.1"
-APT_PACKAGES=(chromium chromium-driver)
+# systemd: `systemd-socket-activate` and `systemd-analyze verify` for the service tests (nothing is
+# started as a service).
+APT_PACKAGES=(chromium chromium-driver systemd)
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv_dir="${repo_root}/.venv"

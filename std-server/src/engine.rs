@@ -23,7 +23,7 @@ use crate::files::{FileCache, VersionTable};
 use crate::log::{self, AccessBatch, AccessLine, ErrorLog};
 use crate::respond::{self, Output};
 use crate::timers::DeadlineQueue;
-use crate::{listen, signals};
+use crate::{listen, signals, systemd};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -217,13 +217,15 @@ impl From<io::Error> for RunError {
     }
 }
 
-/// Binds, prints the ready line, serves until SIGTERM/SIGINT, then stops gracefully.
-pub fn run(settings: Settings) -> Result<(), RunError> {
+/// Binds (or takes `passed`, the socket a service manager passed), prints the ready line, serves
+/// until SIGTERM/SIGINT, then stops gracefully.
+pub fn run(settings: Settings, passed: Option<std::net::TcpListener>) -> Result<(), RunError> {
     let threads = settings.threads.max(1);
     let targets = log::open_targets(&settings.config.log)
         .map_err(|e| RunError::Startup(format!("{}: {e}", settings.source)))?;
     let (logger, errors, batches) = log::start(targets, threads)?;
-    let listeners = match listen::bind_listeners(
+    let listeners = match listen::listeners(
+        passed,
         &settings.config.server.host,
         settings.config.server.port,
         threads,
@@ -301,7 +303,11 @@ pub fn run(settings: Settings) -> Result<(), RunError> {
     {
         let shared = Arc::clone(&shared);
         let wakers = wakers.clone();
+        let stop_errors = errors.clone();
         signals::spawn(signals, errors.clone(), move || {
+            if let Err(e) = systemd::notify("STOPPING=1") {
+                stop_errors.error(format_args!("NOTIFY_SOCKET: cannot send STOPPING=1: {e}"));
+            }
             shared.stop.store(true, Ordering::SeqCst);
             for waker in &wakers {
                 let _ = waker.wake();
@@ -315,6 +321,9 @@ pub fn run(settings: Settings) -> Result<(), RunError> {
         let mut out = io::stdout().lock();
         writeln!(out, "staticd listening on http://{addr}/")?;
         out.flush()?;
+    }
+    if let Err(e) = systemd::notify(&format!("READY=1\nSTATUS=listening on http://{addr}/")) {
+        errors.error(format_args!("NOTIFY_SOCKET: cannot send READY=1: {e}"));
     }
     errors.error(format_args!(
         "listening on http://{addr}/ with {threads} worker thread(s), serving {}",

@@ -16,6 +16,28 @@ use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 /// Issue 3 asks for at least 1024; the kernel caps it at net.core.somaxconn.
 const LISTEN_BACKLOG: i32 = 4096;
 
+/// One listener per worker: clones of `passed` (a socket from the service manager: the workers
+/// then share its accept queue, since SO_REUSEPORT cannot be added to a socket already bound), or
+/// a new group on `host:port`.
+pub fn listeners(
+    passed: Option<TcpListener>,
+    host: &str,
+    port: u16,
+    count: usize,
+) -> io::Result<Vec<TcpListener>> {
+    match passed {
+        Some(listener) => {
+            let mut all = Vec::with_capacity(count.max(1));
+            for _ in 1..count.max(1) {
+                all.push(listener.try_clone()?);
+            }
+            all.push(listener);
+            Ok(all)
+        }
+        None => bind_listeners(host, port, count),
+    }
+}
+
 /// One listener per worker on `host:port`; port 0 picks a free port for all of them. Fails with
 /// `AddrInUse` when any other socket already listens on the address.
 pub fn bind_listeners(host: &str, port: u16, count: usize) -> io::Result<Vec<TcpListener>> {

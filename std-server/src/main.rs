@@ -4,8 +4,9 @@
 //! start (a bad settings file or command line, a log file that cannot be opened, an address in
 //! use), with one line on stderr; 1 for a failure after start-up.
 
-// Every syscall goes through rustix, mio and std's safe wrappers: no `unsafe` is needed here.
-#![forbid(unsafe_code)]
+// Every syscall goes through rustix, mio and std's safe wrappers, except taking the socket a
+// service manager passes by number (systemd.rs, one function with its SAFETY argument).
+#![deny(unsafe_code)]
 
 mod check;
 mod config;
@@ -16,6 +17,7 @@ mod listen;
 mod log;
 mod respond;
 mod signals;
+mod systemd;
 mod timers;
 
 use std::path::PathBuf;
@@ -67,6 +69,14 @@ fn main() -> ExitCode {
     if std::env::args_os().nth(1).is_some_and(|arg| arg == "check") {
         return check::main(std::env::args_os().skip(2));
     }
+    // First, before anything opens a descriptor: number 3 may be the manager's socket.
+    let passed = match systemd::take_listen_fd() {
+        Ok(passed) => passed,
+        Err(e) => {
+            eprintln!("staticd: {}", e.0);
+            return ExitCode::from(2);
+        }
+    };
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -103,7 +113,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    match engine::run(settings) {
+    match engine::run(settings, passed) {
         Ok(()) => ExitCode::SUCCESS,
         Err(engine::RunError::Startup(e)) => {
             eprintln!("staticd: {e}");

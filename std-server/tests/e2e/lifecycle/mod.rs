@@ -2,3 +2,4 @@
 
 mod signals;
 mod stop;
+mod systemd;
