@@ -37,7 +37,6 @@ mod walk;
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::io::Write as _;
-use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -45,10 +44,9 @@ use clap::{Parser, ValueEnum};
 use url::Url;
 
 use crate::config::{self, Overrides, Settings};
-use crate::files::{Body, FileVersion};
 use report::{External, Kind, Problem, Report};
 use resolve::Target;
-use serve::{Answer, Reason, Server};
+use serve::{Answer, ContentKind, Reason, Server};
 
 /// Check a site's links against what staticd would serve, without serving it.
 ///
@@ -150,10 +148,10 @@ fn check(settings: &Settings) -> Report {
     let mut documents = Vec::new();
     for file in &served {
         let page_url = resolve::url_of(&file.rel);
-        match content_kind(&file.version) {
+        match file.kind {
             ContentKind::Html => {
                 report.counts.pages += 1;
-                let page = html::parse(&text_of(&file.version));
+                let page = html::parse(&server.text(&file.rel));
                 let base =
                     resolve::base_url(&page_url, page.base.as_ref().map(|(href, _)| href.as_str()));
                 anchors.insert(file.rel.clone(), page.anchors);
@@ -165,7 +163,7 @@ fn check(settings: &Settings) -> Report {
             }
             ContentKind::Css => {
                 report.counts.stylesheets += 1;
-                let refs = css::references(&text_of(&file.version), 1)
+                let refs = css::references(&server.text(&file.rel), 1)
                     .into_iter()
                     .map(|r| html::HtmlRef {
                         line: r.line,
@@ -214,28 +212,34 @@ fn check(settings: &Settings) -> Report {
                 } => (path, fragment, above_root),
             };
             let answer = server.get(&path);
+            if let Answer::File { served, .. } = &answer
+                && *served != doc.rel
+            {
+                // A link from a page to itself does not make it linked.
+                reached.insert(served.clone());
+            }
             if above_root {
-                if let Answer::File { served, .. } = &answer {
-                    reached.insert(served.clone());
-                }
-                report.problems.push(problem(
-                    Kind::AboveRoot,
-                    &path,
-                    200,
-                    "its '..' segments climb above the site's root; a browser stops at the root, a disk or a sub-path does not".into(),
-                ));
+                let climb = "its '..' segments climb above the site's root; a browser stops at the root, a disk or a sub-path does not";
+                report.problems.push(match &answer {
+                    Answer::File { .. } => problem(Kind::AboveRoot, &path, 200, climb.into()),
+                    Answer::Refused(refusal) => problem(
+                        Kind::AboveRoot,
+                        &path,
+                        refusal.status,
+                        format!("{climb}; where it lands: {}", refusal.detail),
+                    ),
+                });
                 continue;
             }
             match answer {
-                Answer::File { served, version } => {
-                    reached.insert(served.clone());
+                Answer::File { served, kind } => {
                     let Some(fragment) = fragment else { continue };
-                    if !fragment_checked(&fragment) || content_kind(&version) != ContentKind::Html {
+                    if !fragment_checked(&fragment) || kind != ContentKind::Html {
                         continue;
                     }
                     let ids = anchors.entry(served.clone()).or_insert_with(|| {
                         // A page reached by another name (a link inside the root) than the walk's.
-                        html::parse(&text_of(&version)).anchors
+                        html::parse(&server.text(&served)).anchors
                     });
                     let decoded = resolve::decoded_fragment(&fragment);
                     if !ids.contains(&fragment) && !ids.contains(&decoded) {
@@ -293,35 +297,4 @@ fn is_entry_point(rel: &str) -> bool {
 /// top for both), not a text directive (`:~:text=`).
 fn fragment_checked(fragment: &str) -> bool {
     !fragment.is_empty() && !fragment.eq_ignore_ascii_case("top") && !fragment.starts_with(":~:")
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ContentKind {
-    Html,
-    Css,
-    Other,
-}
-
-/// By the server's own Content-Type for the file.
-fn content_kind(version: &FileVersion) -> ContentKind {
-    let media_type = version.content_type.split(';').next().unwrap_or("").trim();
-    match media_type {
-        "text/html" => ContentKind::Html,
-        "text/css" => ContentKind::Css,
-        _ => ContentKind::Other,
-    }
-}
-
-/// The bytes the server would send for `version`, as text (invalid UTF-8 replaced).
-fn text_of(version: &FileVersion) -> String {
-    match &version.body {
-        Body::Memory(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-        Body::Disk(file) => {
-            let mut bytes = vec![0; usize::try_from(version.len).unwrap_or(0)];
-            match file.read_exact_at(&mut bytes, 0) {
-                Ok(()) => String::from_utf8_lossy(&bytes).into_owned(),
-                Err(_) => String::new(),
-            }
-        }
-    }
 }

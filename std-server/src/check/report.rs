@@ -68,7 +68,8 @@ pub struct Problem {
     pub reference: String,
     /// The request-target a browser sends for it.
     pub target: String,
-    /// The status staticd answers the target with (200 for a missing fragment or a climb).
+    /// The status staticd answers the target with (200 for a missing fragment, and for a climb
+    /// that lands on a file).
     pub status: u16,
     pub message: String,
 }

@@ -7,6 +7,7 @@
 //! server refuses does this module look again, to name the reason in the report.
 
 use std::collections::HashMap;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,16 +16,15 @@ use staticd_core::mime::extension_allowed;
 use staticd_core::path::{PathError, hidden_segment, resolve_target};
 
 use crate::config::Settings;
-use crate::files::{FileCache, FileVersion, Lookup};
+use crate::files::{Body, FileCache, FileVersion, Lookup};
 
 /// The server's answer to a GET of one path, as far as a link checker cares.
 #[derive(Debug, Clone)]
 pub enum Answer {
-    /// 200 with this file (`served` is its path relative to the root: for a directory, its index).
-    File {
-        served: String,
-        version: Arc<FileVersion>,
-    },
+    /// 200 with this file (`served` is its path relative to the root: for a directory, its index),
+    /// of this kind by the Content-Type the server sends. The file's version is not kept: its body
+    /// may be in memory, and a check remembers an answer for every path it met.
+    File { served: String, kind: ContentKind },
     /// 404, 403 or 400, with the reason.
     Refused(Refusal),
 }
@@ -142,7 +142,7 @@ impl Server {
         match lookup {
             Lookup::File(version) => Answer::File {
                 served: self.served_name(&rel, trailing_slash),
-                version,
+                kind: ContentKind::of(&version),
             },
             Lookup::Redirect | Lookup::NotFound => {
                 Answer::Refused(self.explain_missing(&rel, trailing_slash))
@@ -159,6 +159,15 @@ impl Server {
             target.extend(percent_encoding::utf8_percent_encode(segment, SEGMENT));
         }
         self.get(&target)
+    }
+
+    /// The body the server sends for the file at `served` (as [`Answer::File`] named it), as text
+    /// (invalid UTF-8 replaced); empty if it can no longer be read.
+    pub fn text(&mut self, served: &str) -> String {
+        match self.files.lookup(served, false, 0) {
+            Lookup::File(version) => text_of(&version),
+            _ => String::new(),
+        }
     }
 
     fn exceptions(&self) -> Vec<&str> {
@@ -339,6 +348,38 @@ impl Server {
             names.sort();
             names
         })
+    }
+}
+
+/// What a served file is to a link checker, by its Content-Type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentKind {
+    Html,
+    Css,
+    Other,
+}
+
+impl ContentKind {
+    fn of(version: &FileVersion) -> Self {
+        let media_type = version.content_type.split(';').next().unwrap_or("").trim();
+        match media_type {
+            "text/html" => ContentKind::Html,
+            "text/css" => ContentKind::Css,
+            _ => ContentKind::Other,
+        }
+    }
+}
+
+fn text_of(version: &FileVersion) -> String {
+    match &version.body {
+        Body::Memory(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        Body::Disk(file) => {
+            let mut bytes = vec![0; usize::try_from(version.len).unwrap_or(0)];
+            match file.read_exact_at(&mut bytes, 0) {
+                Ok(()) => String::from_utf8_lossy(&bytes).into_owned(),
+                Err(_) => String::new(),
+            }
+        }
     }
 }
 

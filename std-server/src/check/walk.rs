@@ -8,18 +8,16 @@
 //! that is not UTF-8 cannot be requested (the core decodes targets to UTF-8) and is skipped too.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use staticd_core::path::hidden_segment;
 
-use super::serve::{Answer, Server};
-use crate::files::FileVersion;
+use super::serve::{Answer, ContentKind, Server};
 
 /// A file the server serves.
 pub struct ServedFile {
     /// Its path relative to the root, `/`-separated, decoded.
     pub rel: String,
-    pub version: Arc<FileVersion>,
+    pub kind: ContentKind,
 }
 
 /// Every file under the root that `server` serves, sorted by path.
@@ -34,7 +32,7 @@ pub fn served_files(
     rels.sort();
     rels.into_iter()
         .filter_map(|rel| match server.get_file(&rel) {
-            Answer::File { version, served } if served == rel => Some(ServedFile { rel, version }),
+            Answer::File { kind, served } if served == rel => Some(ServedFile { rel, kind }),
             _ => None,
         })
         .collect()

@@ -149,7 +149,11 @@ impl PlantedSite {
             "site/blog/post.html",
             b"<base href=\"/docs/\">\n<a href=\"guide.html#intro\">guide</a>\n",
         );
-        dir.write("site/orphan.html", b"<p>nothing links here</p>\n");
+        // Only a link to itself: still nothing links to it.
+        dir.write(
+            "site/orphan.html",
+            b"<p>nothing else links <a href=\"orphan.html\">here</a></p>\n",
+        );
         dir.write("site/notes.log", b"a log\n");
         dir.write("site/.hidden/page.html", b"<p>hidden</p>\n");
         dir.mkdir("site/empty");
