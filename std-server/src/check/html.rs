@@ -190,7 +190,8 @@ impl Sink<'_> {
         }
         drop(page);
         // The text states the tree builder would switch to (HTML §13.2.6.4.4, "in head", and
-        // §13.2.6.4.7, "in body"; scripting is taken as enabled, as in a browser).
+        // §13.2.6.4.7, "in body"). `<noscript>` is read as markup, as with scripting disabled:
+        // its fallback links are what a reader without scripts follows, so they are checked.
         match name {
             "style" => {
                 // The style's text begins right after the tag's `>`, on the tag's last line.
@@ -202,9 +203,7 @@ impl Sink<'_> {
             }
             "script" => TokenSinkResult::RawData(RawKind::ScriptData),
             "title" | "textarea" => TokenSinkResult::RawData(RawKind::Rcdata),
-            "xmp" | "iframe" | "noembed" | "noframes" | "noscript" => {
-                TokenSinkResult::RawData(RawKind::Rawtext)
-            }
+            "xmp" | "iframe" | "noembed" | "noframes" => TokenSinkResult::RawData(RawKind::Rawtext),
             "plaintext" => TokenSinkResult::Plaintext,
             _ => TokenSinkResult::Continue,
         }
@@ -425,7 +424,7 @@ mod tests {
     #[test]
     fn text_in_scripts_styles_and_comments_is_not_markup() {
         let page = parse(concat!(
-            "<script>document.write('<a href=no1.html>')</script>\n",
+            "<script>document.write('<a href=no1.html>')</script><noscript><a href=yes0.html></noscript>\n",
             "<!-- <a href=no2.html> -->\n",
             "<title><a href=no3.html></title><textarea><img src=no4.png></textarea>\n",
             "<style>\n p { background: url(\"bg.png\") }\n @import 'more.css';\n</style>\n",
@@ -434,6 +433,7 @@ mod tests {
         assert_eq!(
             urls(&page),
             [
+                (1, "<a href>", "yes0.html"),
                 (5, "url()", "bg.png"),
                 (6, "@import", "more.css"),
                 (8, "<a href>", "yes.html")

@@ -141,7 +141,11 @@ impl PlantedSite {
         );
         dir.write(
             "site/docs/index.html",
-            b"<a href=\"guide.html\">guide</a>\n",
+            b"<a href=\"guide.html\">guide</a> <a href=\"100%25.html\">percent</a>\n",
+        );
+        dir.write(
+            "site/docs/100%.html",
+            b"<p>a percent sign in the name</p>\n",
         );
         dir.write("site/docs/a b.html", b"<p>space</p>\n");
         dir.write("site/docs/caf\u{e9}.html", b"<p>cafe</p>\n");
@@ -241,7 +245,7 @@ fn each_planted_fault_is_found_once_at_its_line_in_json() {
     );
     assert_eq!(report["unreferenced"], serde_json::json!(["orphan.html"]));
     assert_eq!(report["counts"]["problems"], PLANTED.len());
-    assert_eq!(report["counts"]["pages"], 7);
+    assert_eq!(report["counts"]["pages"], 8);
     assert_eq!(report["counts"]["stylesheets"], 2);
 }
 
