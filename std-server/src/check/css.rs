@@ -156,6 +156,53 @@ mod tests {
     }
 
     #[test]
+    fn any_stylesheet_is_read_without_panic_and_lines_stay_in_it() {
+        const PIECES: &[&str] = &[
+            "url(",
+            ")",
+            "(",
+            "\"",
+            "'",
+            "@import",
+            " ",
+            "\n",
+            "\r\n",
+            "/*",
+            "*/",
+            "{",
+            "}",
+            "[",
+            "]",
+            "image-set(",
+            "src(",
+            "a.png",
+            "\\",
+            ";",
+            ",",
+            "#x",
+            "\u{0}",
+            "é",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let mut css = String::new();
+            for _ in 0..next() % 30 {
+                css.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+            }
+            let lines = 1 + css.matches('\n').count() as u32;
+            for r in references(&css, 1) {
+                assert!((1..=lines).contains(&r.line), "{css:?}: {r:?}");
+            }
+        }
+    }
+
+    #[test]
     fn first_line_offsets_and_malformed_input() {
         assert_eq!(
             references("\n\na { b: url(x.png) }", 10)

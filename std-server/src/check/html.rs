@@ -478,6 +478,64 @@ mod tests {
     }
 
     #[test]
+    fn any_markup_is_read_without_panic_and_lines_stay_in_the_document() {
+        const PIECES: &[&str] = &[
+            "<",
+            ">",
+            "<a",
+            " href=",
+            "\"",
+            "'",
+            "x.html",
+            "\n",
+            "\r",
+            "\r\n",
+            "<style>",
+            "</style>",
+            "url(",
+            ")",
+            "@import ",
+            "<script>",
+            "</script>",
+            "<!--",
+            "-->",
+            "&amp;",
+            "&",
+            "#",
+            "<img",
+            " srcset=",
+            " 2x,",
+            "<base href=",
+            "/",
+            "é",
+            "\u{0}",
+            " style=",
+            "<noscript>",
+            "=",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut longest = 0;
+        for _ in 0..3000 {
+            let mut doc = String::new();
+            for _ in 0..next() % 40 {
+                doc.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+            }
+            longest = longest.max(doc.len());
+            let lines = LineIndex::new(&doc).starts.len() as u32;
+            for r in parse(&doc).refs {
+                assert!((1..=lines).contains(&r.line), "{doc:?}: {r:?}");
+            }
+        }
+        assert!(longest > 100, "the generator makes documents");
+    }
+
+    #[test]
     fn srcset_candidates() {
         assert_eq!(srcset_urls("a.png"), ["a.png"]);
         assert_eq!(

@@ -213,6 +213,31 @@ mod tests {
     }
 
     #[test]
+    fn any_reference_resolves_without_panic() {
+        const PIECES: &[&str] = &[
+            "..", ".", "/", "%2e", "%2E", "%", "?", "#", "\\", "http:", "//", "a", " ", "\t", "\n",
+            "é", ":", "@", "[", "mailto:", "%zz", "%2f",
+        ];
+        let base = url_of("a/b/c.html");
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..5000 {
+            let mut reference = String::new();
+            for _ in 0..next() % 12 {
+                reference.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+            }
+            if let Target::Local { path, .. } = resolve(&base, &reference) {
+                assert!(path.starts_with('/'), "{reference:?} -> {path}");
+            }
+        }
+    }
+
+    #[test]
     fn base_href_moves_relative_references() {
         let page = url_of("blog/post.html");
         let base = base_url(&page, Some("/assets/"));
