@@ -237,19 +237,25 @@ impl Conn {
     fn read_chunked(&mut self, deadline: Instant) -> Result<Vec<u8>, String> {
         let mut body = Vec::new();
         loop {
-            let line_end = loop {
-                if let Some(p) = find(&self.buf, b"\r\n") {
-                    break p;
-                }
-                if self.fill(deadline)? == 0 {
-                    return Err("EOF inside a chunked body".into());
+            // The chunk-size line (RFC 9112 §7.1), extensions included, read by httparse.
+            let (line_len, size) = loop {
+                match httparse::parse_chunk_size(&self.buf) {
+                    Ok(httparse::Status::Complete(found)) => break found,
+                    Ok(httparse::Status::Partial) => {
+                        if self.fill(deadline)? == 0 {
+                            return Err("EOF inside a chunked body".into());
+                        }
+                    }
+                    Err(_) => {
+                        return Err(format!(
+                            "bad chunk size line in {:?}",
+                            String::from_utf8_lossy(&self.buf)
+                        ));
+                    }
                 }
             };
-            let line = String::from_utf8_lossy(&self.buf[..line_end]).into_owned();
-            let size_text = line.split(';').next().unwrap_or_default().trim();
-            let size = usize::from_str_radix(size_text, 16)
-                .map_err(|_| format!("bad chunk size line {line:?}"))?;
-            self.buf.drain(..line_end + 2);
+            let size = usize::try_from(size).map_err(|_| format!("chunk of {size} bytes"))?;
+            self.buf.drain(..line_len);
             if size == 0 {
                 loop {
                     let end = loop {

@@ -298,21 +298,4 @@ fn an_empty_file_has_validators_and_no_satisfiable_int_range() {
     }
 }
 
-#[test]
-fn preconditions_do_not_turn_a_404_into_412_or_304() {
-    // RFC 9110 §13.2.1: preconditions are ignored when the response without them would not be
-    // 2xx or 412.
-    let f = fixture();
-    for (name, value) in [
-        ("If-Match", "*"),
-        ("If-None-Match", "*"),
-        ("If-None-Match", "\"x\""),
-        ("If-Unmodified-Since", DAY_BEFORE),
-        ("If-Modified-Since", DAY_AFTER),
-    ] {
-        let r = get(&f.server, "/missing.txt", &[(name, value)]);
-        assert_status(&r, 404, &format!("missing file with {name}: {value}"));
-    }
-}
-
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ use crate::common::*;
 use std::time::Duration;
 
 #[test]
-fn a_hundred_requests_on_one_keep_alive_socket() {
+fn a_hundred_requests_share_one_keep_alive_socket_and_http_1_0_persists_only_when_asked() {
     let server = Server::builder()
         .file("index.html", INDEX)
         .file("style.css", b"body { color: red }\n")
