@@ -11,7 +11,7 @@
 //! Lines: html5ever reports each token with the line where it ended. A reference is reported on
 //! the line of its attribute: for a tag written on one line that is the tag's line; for a tag
 //! spread over several, the attribute's name is found in the tag's source lines (the tag starts on
-//! the line where the token before it ended).
+//! the line where the token before it ended, at the last `<` that opens a tag on that line).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -225,7 +225,18 @@ impl Sink<'_> {
         if start_line >= end_line {
             return vec![end; tag.attrs.len()];
         }
-        let mut cursor = (line_u32(start_line), 0usize);
+        // The tag runs past the end of its first line, so its `<` is the last tag opening there
+        // (what came before it on that line, another tag's attributes included, is not searched).
+        let first = line_u32(start_line);
+        let opening = self
+            .lines
+            .line(first)
+            .as_bytes()
+            .windows(2)
+            .rposition(|pair| {
+                pair.first() == Some(&b'<') && pair.get(1).is_some_and(u8::is_ascii_alphabetic)
+            });
+        let mut cursor = (first, opening.unwrap_or(0));
         tag.attrs
             .iter()
             .map(
@@ -457,14 +468,16 @@ mod tests {
     #[test]
     fn lines_of_attributes_in_tags_over_several_lines() {
         let page = parse(
-            "<p>intro</p>\n<img\n  alt=\"src\"\n  src=\"a.png\"\n  srcset=\"b.png 2x\"\n>\n\r\n<a\rhref=c.html>c</a>",
+            "<p>intro</p>\n<img\n  alt=\"src\"\n  src=\"a.png\"\n  srcset=\"b.png 2x\"\n>\n\r\n<a\rhref=c.html>c</a>\n<img alt=\"\"\nsrc=d.png><img\nsrc=e.png>",
         );
         assert_eq!(
             urls(&page),
             [
                 (4, "<img src>", "a.png"),
                 (5, "<img srcset>", "b.png"),
-                (9, "<a href>", "c.html")
+                (9, "<a href>", "c.html"),
+                (11, "<img src>", "d.png"),
+                (12, "<img src>", "e.png")
             ]
         );
     }
