@@ -116,6 +116,19 @@ impl Report {
         out
     }
 
+    /// `2 broken, 1 fragment`: how many problems of each kind, in the order of [`Kind`].
+    fn kinds_found(&self) -> String {
+        let mut kinds: Vec<Kind> = self.problems.iter().map(|p| p.kind).collect();
+        kinds.sort();
+        let mut parts: Vec<String> = Vec::new();
+        for group in kinds.chunk_by(|a, b| a == b) {
+            if let Some(kind) = group.first() {
+                parts.push(format!("{} {}", group.len(), kind.name()));
+            }
+        }
+        parts.join(", ")
+    }
+
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for p in &self.problems {
@@ -146,20 +159,16 @@ impl Report {
             }
         }
         let c = &self.counts;
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "\n{}: {} files served, {} pages and {} stylesheets read, {} references: {}",
-            self.root,
-            c.files,
-            c.pages,
-            c.stylesheets,
-            c.references,
-            match c.problems {
-                0 => "no problems".to_owned(),
-                1 => "1 problem".to_owned(),
-                n => format!("{n} problems"),
-            }
+            "\n{}: {} files served, {} pages and {} stylesheets read, {} references: ",
+            self.root, c.files, c.pages, c.stylesheets, c.references,
         );
+        let _ = match c.problems {
+            0 => writeln!(out, "no problems"),
+            1 => writeln!(out, "1 problem ({})", self.kinds_found()),
+            n => writeln!(out, "{n} problems ({})", self.kinds_found()),
+        };
         out
     }
 }
@@ -210,7 +219,7 @@ mod tests {
             "a/index.html:7: broken: <img src=\"x.png\"> -> /a/x.png (404): no such file\n\
              \nExternal (listed, not fetched):\n  a/index.html:9: https://example.com/\n\
              \nNothing links to (not an error):\n  old.html\n\
-             \n/srv/site: 3 files served, 1 pages and 0 stylesheets read, 2 references: 1 problem\n"
+             \n/srv/site: 3 files served, 1 pages and 0 stylesheets read, 2 references: 1 problem (1 broken)\n"
         );
         let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
         assert_eq!(json["problems"][0]["kind"], "broken");

@@ -283,7 +283,13 @@ fn each_planted_fault_is_found_once_at_its_line_in_text() {
         rest.contains("Nothing links to (not an error):\n  orphan.html\n"),
         "{rest}"
     );
-    assert!(rest.contains(": 10 problems\n"), "{rest}");
+    assert!(
+        rest.contains(
+            ": 10 problems (1 broken, 1 case-mismatch, 1 no-index, 1 extension, 1 dotfile, \
+             1 outside-root, 1 forbidden, 1 bad-target, 1 above-root, 1 fragment)\n"
+        ),
+        "{rest}"
+    );
 }
 
 #[test]
