@@ -176,7 +176,18 @@ pub use parse::{
 };
 pub use status::StatusCode;
 
-// --- semantics & writing (owned by the semantics work) ---
+// --- the engine: the connection, the response decision, the files it serves ---
+pub mod conn;
+pub mod drive;
+pub mod policy;
+pub mod respond;
+pub mod source;
+pub use conn::{CloseReason, Connection, Event, Exchange, Step, Timer};
+pub use policy::{HeaderRule, Policy};
+pub use respond::{Now, Response, Segment, Sink, Site, respond};
+pub use source::{Entry, Kind, Resource, Source, StaticFile, StaticTable};
+
+// --- semantics & writing ---
 pub mod config;
 pub mod date;
 pub mod glob;

@@ -33,6 +33,14 @@ pub struct ResponseHead<'a> {
 impl ResponseHead<'_> {
     /// Writes the whole head, ending with the empty line that separates it from the body.
     pub fn write_to<W: Write>(&self, w: &mut W) -> Result<(), W::Error> {
+        self.write_fields_to(w)?;
+        write_pieces(w, &[self.extra, b"\r\n"])
+    }
+
+    /// Writes the status line and the fields every response carries, up to and including the
+    /// `Connection` line: not `extra`, not the empty line. The caller writes further field lines
+    /// (with [`write_header`]) and then the empty line.
+    pub fn write_fields_to<W: Write>(&self, w: &mut W) -> Result<(), W::Error> {
         let mut status_line = *b"HTTP/1.1 000 ";
         if let Some(digits) = status_line.get_mut(9..12) {
             digits.copy_from_slice(&self.status.digits());
@@ -65,8 +73,6 @@ impl ResponseHead<'_> {
                 length_name,
                 length_value,
                 connection,
-                self.extra,
-                b"\r\n",
             ],
         )
     }
@@ -182,6 +188,11 @@ impl<'a> SliceWriter<'a> {
     pub fn into_written(self) -> &'a mut [u8] {
         let written = self.written;
         self.buf.get_mut(..written).unwrap_or_default()
+    }
+
+    /// Forgets what was written after the first `len` bytes.
+    pub fn truncate(&mut self, len: usize) {
+        self.written = self.written.min(len);
     }
 
     /// Forgets what was written, to reuse the buffer.

@@ -1,0 +1,756 @@
+//! The response decision: one pure function from a parsed request, the policy, the time and a
+//! [`Source`] to the bytes of a response head (and any generated body) in the caller's [`Sink`],
+//! plus the [`Segment`]s of the body to send. The same inputs give the same bytes, whoever calls.
+//!
+//! The order of the rules (each cited where it is applied):
+//! 1. the method: `GET`/`HEAD` are served, `OPTIONS` is 204 with `Allow`, the methods a static
+//!    resource refuses are 405 with `Allow`, unknown methods 501 (RFC 9110 §9.1, §15.5.6, §15.6.2);
+//! 2. the target, decoded and normalized ([`resolve_target`]); refused spellings are 400/414;
+//! 3. the dotfile rule, before any look at the source, so `/.git` is 404 and never a redirect;
+//! 4. directories: a name without its slash is 301 to the slashed name, the query kept; with the
+//!    slash, the first index file found is served;
+//! 5. the allowed extensions (403), checked before the source opens the file;
+//! 6. validators and preconditions (RFC 9110 §13.2.2), then ranges (§14), then the `[[rules]]`
+//!    headers on the answer.
+
+use heapless::Vec;
+
+use crate::date::HttpDate;
+use crate::mime::mime_for_path;
+use crate::parse::{Method, Request};
+use crate::path::resolve_target;
+use crate::policy::Policy;
+use crate::precondition::{Precondition, Validators, evaluate_preconditions};
+use crate::range::{
+    ByteRange, MAX_RANGES, Multipart, RangeOutcome, evaluate_range, write_unsatisfied_range,
+};
+use crate::source::{Entry, Kind, Resource, Source};
+use crate::status::StatusCode;
+use crate::write::{ResponseHead, SliceWriter, write_header, write_pieces};
+
+/// RFC 9110 §10.2.1: the methods a static resource supports.
+const ALLOW: &[u8] = b"GET, HEAD, OPTIONS";
+const HTML: &str = "text/html; charset=utf-8";
+const PAGE_START: &[u8] = b"<!DOCTYPE html>\n<html><head><title>";
+const PAGE_MIDDLE: &[u8] = b"</title></head><body><h1>";
+const PAGE_END: &[u8] = b"</h1></body></html>\n";
+
+/// The most [`Segment`]s of one response: a part head before each range and the closing
+/// delimiter of a `multipart/byteranges` body.
+pub const MAX_SEGMENTS: usize = 2 * MAX_RANGES + 1;
+
+/// Bytes a [`Sink`] must have free for any answer that does not name a file: the longest error
+/// head and page (a redirect's `Location` adds up to three times the target's length).
+pub const MIN_SINK_BYTES: usize = 512;
+
+/// Where responses are written: a byte buffer that can be cut back to an earlier length, so a
+/// response that does not fit can be replaced by a 500 instead of going out torn.
+pub trait Sink: embedded_io::Write {
+    /// Bytes written so far.
+    fn position(&self) -> usize;
+    /// Forgets everything written after `position`.
+    fn rewind(&mut self, position: usize);
+}
+
+impl Sink for SliceWriter<'_> {
+    fn position(&self) -> usize {
+        self.written()
+    }
+
+    fn rewind(&mut self, position: usize) {
+        self.truncate(position);
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Sink for alloc::vec::Vec<u8> {
+    fn position(&self) -> usize {
+        self.len()
+    }
+
+    fn rewind(&mut self, position: usize) {
+        self.truncate(position);
+    }
+}
+
+/// The clock a response is made at.
+#[derive(Debug, Clone, Copy)]
+pub struct Now<'a> {
+    /// Milliseconds on the caller's monotonic clock (timers).
+    pub ms: u64,
+    /// Unix seconds (validators); the second `date` shows.
+    pub unix_secs: u64,
+    /// `Date`, rendered from `unix_secs` (a busy server renders it once a second).
+    pub date: &'a HttpDate,
+}
+
+/// What a connection serves from: the policy, the files, and scratch for the decoded path.
+#[derive(Debug)]
+pub struct Site<'a, S> {
+    /// The serving policy.
+    pub policy: &'a Policy<'a>,
+    /// The files.
+    pub source: &'a mut S,
+    /// Scratch for the decoded path and index candidates: at least the longest request target
+    /// plus the longest index file name and one byte.
+    pub path_buf: &'a mut [u8],
+}
+
+/// One piece of a response body, in order after the head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Segment {
+    /// Bytes the decision wrote into the sink: positions `start..end`.
+    Written {
+        /// First position.
+        start: usize,
+        /// End position (exclusive).
+        end: usize,
+    },
+    /// Bytes `start..end` (end exclusive) of the response's resource.
+    Resource {
+        /// First offset.
+        start: u64,
+        /// End offset (exclusive).
+        end: u64,
+    },
+}
+
+/// A decided response. The head (and any generated body) is in the sink from `head.start`; send
+/// [`Response::segments`] in order.
+#[derive(Debug)]
+pub struct Response<R> {
+    /// The status sent.
+    pub status: StatusCode,
+    /// Body bytes sent (0 for `HEAD`, 204, 304), what an access log shows.
+    pub body_len: u64,
+    /// The response says `Connection: keep-alive`.
+    pub keep_alive: bool,
+    /// The file the [`Segment::Resource`] segments read from.
+    pub resource: Option<R>,
+    /// The head first, then the body's pieces.
+    pub segments: Vec<Segment, MAX_SEGMENTS>,
+    /// A fault of the server behind a 500 (never of the client), for the error log.
+    pub fault: Option<&'static str>,
+}
+
+impl<R> Response<R> {
+    /// The first sink position of this response.
+    pub fn start(&self) -> usize {
+        match self.segments.first() {
+            Some(Segment::Written { start, .. }) => *start,
+            _ => 0,
+        }
+    }
+}
+
+/// Decides the answer to a parsed, well-framed request and writes it into `sink`.
+///
+/// `keep_alive` is the connection's decision ([`inspect_request`](crate::body::inspect_request)
+/// and the request count); the response says it in `Connection`.
+pub fn respond<S: Source, K: Sink>(
+    req: &Request<'_, '_>,
+    keep_alive: bool,
+    now: &Now<'_>,
+    site: &mut Site<'_, S>,
+    sink: &mut K,
+) -> Response<S::Resource> {
+    let mut out = Out::new(sink, site.policy.server_name, now.date, keep_alive);
+    let response = decide(req, now, site, &mut out);
+    out.finish(response)
+}
+
+fn decide<S: Source, K: Sink>(
+    req: &Request<'_, '_>,
+    now: &Now<'_>,
+    site: &mut Site<'_, S>,
+    out: &mut Out<'_, K>,
+) -> Response<S::Resource> {
+    let head_only = match req.method {
+        Method::Get => false,
+        Method::Head => true,
+        // RFC 9110 §9.3.7: OPTIONS for `*` or a path describes the server's methods.
+        Method::Options => {
+            out.head(StatusCode::NO_CONTENT, None, None);
+            out.field("Allow", ALLOW);
+            return out.end_head(StatusCode::NO_CONTENT, 0);
+        }
+        // RFC 9110 §15.5.6: methods a static resource never allows.
+        Method::Post
+        | Method::Put
+        | Method::Delete
+        | Method::Patch
+        | Method::Trace
+        | Method::Connect => {
+            return out.error(StatusCode::METHOD_NOT_ALLOWED, &[("Allow", ALLOW)], false);
+        }
+        // RFC 9110 §15.6.2: a method the server does not recognise.
+        _ => return out.error(StatusCode::NOT_IMPLEMENTED, &[("Allow", ALLOW)], false),
+    };
+    let policy = site.policy;
+    let (path_len, trailing_slash) = match resolve_target(req.target, site.path_buf) {
+        Ok(resolved) => (resolved.path.len(), resolved.trailing_slash),
+        Err(e) => return out.error(e.status(), &[], head_only),
+    };
+    let path = path_str(site.path_buf, path_len);
+    if policy.hides(path) {
+        return out.error(StatusCode::NOT_FOUND, &[], head_only);
+    }
+    let found = if trailing_slash {
+        match site.source.kind(path) {
+            Kind::Directory => index_file(policy, site.source, site.path_buf, path_len),
+            Kind::File | Kind::NotFound => Found::Status(StatusCode::NOT_FOUND),
+            Kind::Forbidden => Found::Status(StatusCode::FORBIDDEN),
+            Kind::Failed => Found::Failed,
+        }
+    } else if policy.serves_extension(path) {
+        match site.source.open(path) {
+            Entry::File(file) => Found::File(file, path_len),
+            other => refused(other.kind()),
+        }
+    } else {
+        refused(site.source.kind(path))
+    };
+    match found {
+        Found::File(file, served_len) => {
+            let served = path_str(site.path_buf, served_len);
+            serve_file(req, &file, served, head_only, policy, now, out).with_resource(file)
+        }
+        Found::Redirect => {
+            let path = path_str(site.path_buf, path_len);
+            let query = req
+                .target
+                .iter()
+                .position(|&b| b == b'?')
+                .and_then(|q| req.target.get(q..))
+                .unwrap_or_default();
+            out.redirect(path, query, head_only)
+        }
+        Found::Status(status) => out.error(status, &[], head_only),
+        Found::Failed => out.fault("the file source failed (see the error log)"),
+    }
+}
+
+/// An error answer outside any request (a head that cannot be parsed, a timeout, too many
+/// connections): `close` says `Connection: close`; `extra` are more field lines.
+pub fn error_response<R, K: Sink>(
+    status: StatusCode,
+    extra: &[(&str, &[u8])],
+    keep_alive: bool,
+    server_name: &str,
+    date: &HttpDate,
+    sink: &mut K,
+) -> Response<R> {
+    let mut out = Out::new(sink, server_name, date, keep_alive);
+    let response = out.error(status, extra, false);
+    out.finish(response)
+}
+
+enum Found<R> {
+    /// A file, and the length of its served path in the path buffer.
+    File(R, usize),
+    Redirect,
+    Status(StatusCode),
+    Failed,
+}
+
+fn refused<R>(kind: Kind) -> Found<R> {
+    match kind {
+        // RFC 9110 §15.4.2: a directory named without its slash.
+        Kind::Directory => Found::Redirect,
+        Kind::File | Kind::Forbidden => Found::Status(StatusCode::FORBIDDEN),
+        Kind::NotFound => Found::Status(StatusCode::NOT_FOUND),
+        Kind::Failed => Found::Failed,
+    }
+}
+
+/// The decoded path at the start of `buf` (UTF-8 by [`resolve_target`]).
+fn path_str(buf: &[u8], len: usize) -> &str {
+    buf.get(..len)
+        .and_then(|b| core::str::from_utf8(b).ok())
+        .unwrap_or_default()
+}
+
+/// The first index file of the directory `buf[..dir_len]`, its path written after the directory's.
+fn index_file<S: Source>(
+    policy: &Policy<'_>,
+    source: &mut S,
+    buf: &mut [u8],
+    dir_len: usize,
+) -> Found<S::Resource> {
+    for name in policy.index_files {
+        let start = if dir_len == 0 { 0 } else { dir_len + 1 };
+        let end = start + name.len();
+        let Some(candidate) = buf.get_mut(dir_len..end) else {
+            return Found::Failed;
+        };
+        let (slash, rest) = candidate.split_at_mut(start - dir_len);
+        slash.fill(b'/');
+        rest.copy_from_slice(name.as_bytes());
+        let path = path_str(buf, end);
+        let kind = if policy.serves_extension(path) {
+            match source.open(path) {
+                Entry::File(file) => return Found::File(file, end),
+                other => other.kind(),
+            }
+        } else {
+            match source.kind(path) {
+                Kind::File => return Found::Status(StatusCode::FORBIDDEN),
+                other => other,
+            }
+        };
+        match kind {
+            Kind::File | Kind::Directory | Kind::NotFound => {}
+            Kind::Forbidden => return Found::Status(StatusCode::FORBIDDEN),
+            Kind::Failed => return Found::Failed,
+        }
+    }
+    // A directory without an index: no listing.
+    Found::Status(StatusCode::NOT_FOUND)
+}
+
+fn serve_file<R: Resource, K: Sink>(
+    req: &Request<'_, '_>,
+    file: &R,
+    served: &str,
+    head_only: bool,
+    policy: &Policy<'_>,
+    now: &Now<'_>,
+    out: &mut Out<'_, K>,
+) -> Response<()> {
+    // RFC 9110 §8.8.2.1: never a Last-Modified later than Date. A clamped value is the Date
+    // itself, which §13.1.5 does not count as a strong validator, so If-Range by date never holds
+    // for it; the other preconditions compare against the value sent.
+    let modified = file.last_modified();
+    let last_modified = modified.min(now.unix_secs);
+    let clamped = last_modified < modified;
+    let etag = file.etag();
+    let validators = Validators {
+        etag,
+        last_modified,
+    };
+    let lm_date = if clamped {
+        *now.date
+    } else {
+        HttpDate::from_unix(last_modified)
+    };
+    let content_type = file.content_type().unwrap_or_else(|| mime_for_path(served));
+    let len = file.len();
+    let fields = FileFields {
+        etag,
+        last_modified: &lm_date,
+        served,
+        policy,
+    };
+    match evaluate_preconditions(req, &validators) {
+        Precondition::Proceed => {}
+        Precondition::NotModified => {
+            // RFC 9110 §15.4.5: the validators and caching fields a 200 would carry, no body.
+            out.head(StatusCode::NOT_MODIFIED, None, None);
+            fields.write_validators(out);
+            return out.end_head(StatusCode::NOT_MODIFIED, 0);
+        }
+        Precondition::Failed => return out.error(StatusCode::PRECONDITION_FAILED, &[], head_only),
+    }
+    // RFC 9110 §14.2: Range is only defined for GET; HEAD gets the 200 head.
+    let ranges = if head_only {
+        RangeOutcome::Full
+    } else {
+        let range_validators = Validators {
+            etag,
+            last_modified: if clamped { u64::MAX } else { last_modified },
+        };
+        evaluate_range(req, &range_validators, len)
+    };
+    match ranges {
+        RangeOutcome::Full => whole(out, &fields, content_type, len, head_only),
+        RangeOutcome::Partial(ranges) => match ranges.as_slice() {
+            [single] => {
+                out.head(
+                    StatusCode::PARTIAL_CONTENT,
+                    Some(content_type),
+                    Some(single.len()),
+                );
+                fields.write_all(out);
+                let mut value = [0u8; 68];
+                let mut w = SliceWriter::new(&mut value);
+                // 68 bytes hold the longest `bytes N-N/N` of three u64 values.
+                if single.write_content_range(&mut w, len).is_err() {
+                    return out.fault("a Content-Range value did not fit its buffer");
+                }
+                out.field("Content-Range", w.as_bytes());
+                let mut response = out.end_head(StatusCode::PARTIAL_CONTENT, single.len());
+                out.body_range(&mut response, single.start, single.end.saturating_add(1));
+                response
+            }
+            several => multipart(out, &fields, content_type, len, several, etag)
+                .unwrap_or_else(|| whole(out, &fields, content_type, len, false)),
+        },
+        RangeOutcome::NotSatisfiable => {
+            // RFC 9110 §15.5.17: the current length, so the client can ask again.
+            let mut value = [0u8; 68];
+            let mut w = SliceWriter::new(&mut value);
+            if write_unsatisfied_range(&mut w, len).is_err() {
+                return out.fault("a Content-Range value did not fit its buffer");
+            }
+            out.error(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                &[("Content-Range", w.as_bytes())],
+                false,
+            )
+        }
+    }
+}
+
+/// A 200 with the whole file.
+fn whole<K: Sink>(
+    out: &mut Out<'_, K>,
+    fields: &FileFields<'_>,
+    content_type: &str,
+    len: u64,
+    head_only: bool,
+) -> Response<()> {
+    out.head(StatusCode::OK, Some(content_type), Some(len));
+    fields.write_all(out);
+    let sent = if head_only { 0 } else { len };
+    let mut response = out.end_head(StatusCode::OK, sent);
+    if !head_only {
+        out.body_range(&mut response, 0, len);
+    }
+    response
+}
+
+/// RFC 9110 §14.6: several ranges as `multipart/byteranges`; `None` when the length overflows.
+fn multipart<K: Sink>(
+    out: &mut Out<'_, K>,
+    fields: &FileFields<'_>,
+    content_type: &str,
+    len: u64,
+    ranges: &[ByteRange],
+    etag: &[u8],
+) -> Option<Response<()>> {
+    // The content hash cannot occur in the content it hashes (short of a collision), which makes
+    // it a safe boundary (RFC 2046 §5.1.1); a tag with other bytes falls back to a fixed one.
+    let mut boundary_buf = [0u8; 70];
+    let mut boundary_len = 0;
+    for (slot, &b) in boundary_buf
+        .iter_mut()
+        .zip(etag.iter().filter(|b| b.is_ascii_alphanumeric()))
+    {
+        *slot = b;
+        boundary_len += 1;
+    }
+    let boundary = match boundary_buf.get(..boundary_len) {
+        Some(b) if boundary_len >= 8 => core::str::from_utf8(b).unwrap_or("staticd-byteranges"),
+        _ => "staticd-byteranges",
+    };
+    let parts = Multipart {
+        boundary,
+        content_type,
+        total_len: len,
+    };
+    let body_len = parts.content_length(ranges)?;
+    let mut type_buf = [0u8; 31 + 70];
+    let mut type_w = SliceWriter::new(&mut type_buf);
+    write_pieces(
+        &mut type_w,
+        &[b"multipart/byteranges; boundary=", boundary.as_bytes()],
+    )
+    .ok()?;
+    let multipart_type = core::str::from_utf8(type_w.as_bytes()).ok()?;
+    out.head(
+        StatusCode::PARTIAL_CONTENT,
+        Some(multipart_type),
+        Some(body_len),
+    );
+    fields.write_all(out);
+    let mut response = out.end_head(StatusCode::PARTIAL_CONTENT, body_len);
+    for (i, range) in ranges.iter().enumerate() {
+        let start = out.sink.position();
+        if parts.write_part_head(out.sink, range, i == 0).is_err() {
+            out.failed = true;
+        }
+        out.written_segment(&mut response, start);
+        out.body_range(&mut response, range.start, range.end.saturating_add(1));
+    }
+    let start = out.sink.position();
+    if parts.write_closing(out.sink).is_err() {
+        out.failed = true;
+    }
+    out.written_segment(&mut response, start);
+    Some(response)
+}
+
+/// The per-file fields of a 200, 206 or 304.
+struct FileFields<'a> {
+    etag: &'a [u8],
+    last_modified: &'a HttpDate,
+    served: &'a str,
+    policy: &'a Policy<'a>,
+}
+
+impl FileFields<'_> {
+    /// ETag, Last-Modified, Cache-Control and the rules' headers: what a 304 repeats.
+    fn write_validators<K: Sink>(&self, out: &mut Out<'_, K>) {
+        out.field("ETag", self.etag);
+        out.field("Last-Modified", self.last_modified.as_bytes());
+        if let Some(cc) = self.policy.cache_control(self.served) {
+            out.field("Cache-Control", cc.as_bytes());
+        }
+        for rule in self.policy.rules_for(self.served) {
+            for (name, value) in &rule.headers {
+                out.field(name, value.as_bytes());
+            }
+        }
+    }
+
+    /// The validators, then Accept-Ranges and nosniff: what a 200 or 206 carries.
+    fn write_all<K: Sink>(&self, out: &mut Out<'_, K>) {
+        self.write_validators(out);
+        out.field("Accept-Ranges", b"bytes");
+        out.field("X-Content-Type-Options", b"nosniff");
+    }
+}
+
+impl Response<()> {
+    fn with_resource<R>(self, resource: R) -> Response<R> {
+        let keeps = self
+            .segments
+            .iter()
+            .any(|s| matches!(s, Segment::Resource { .. }));
+        Response {
+            status: self.status,
+            body_len: self.body_len,
+            keep_alive: self.keep_alive,
+            resource: keeps.then_some(resource),
+            segments: self.segments,
+            fault: self.fault,
+        }
+    }
+}
+
+/// The writer of one response: remembers where it started and whether a write failed, so a
+/// response that does not fit is replaced whole by a 500.
+struct Out<'k, K> {
+    sink: &'k mut K,
+    mark: usize,
+    failed: bool,
+    server: &'k str,
+    date: &'k HttpDate,
+    keep_alive: bool,
+}
+
+impl<'k, K: Sink> Out<'k, K> {
+    fn new(sink: &'k mut K, server: &'k str, date: &'k HttpDate, keep_alive: bool) -> Self {
+        let mark = sink.position();
+        Self {
+            sink,
+            mark,
+            failed: false,
+            server,
+            date,
+            keep_alive,
+        }
+    }
+
+    fn head(&mut self, status: StatusCode, content_type: Option<&str>, length: Option<u64>) {
+        let head = ResponseHead {
+            status,
+            date: self.date,
+            server: self.server,
+            content_type,
+            content_length: length,
+            keep_alive: self.keep_alive,
+            extra: b"",
+        };
+        if !self.failed && head.write_fields_to(self.sink).is_err() {
+            self.failed = true;
+        }
+    }
+
+    fn field(&mut self, name: &str, value: &[u8]) {
+        if !self.failed && write_header(self.sink, name, value).is_err() {
+            self.failed = true;
+        }
+    }
+
+    fn put(&mut self, pieces: &[&[u8]]) {
+        if !self.failed && write_pieces(self.sink, pieces).is_err() {
+            self.failed = true;
+        }
+    }
+
+    /// Ends the head; the response so far is one written segment.
+    fn end_head<R>(&mut self, status: StatusCode, body_len: u64) -> Response<R> {
+        self.put(&[b"\r\n"]);
+        let mut segments = Vec::new();
+        let _ = segments.push(Segment::Written {
+            start: self.mark,
+            end: self.sink.position(),
+        });
+        Response {
+            status,
+            body_len,
+            keep_alive: self.keep_alive,
+            resource: None,
+            segments,
+            fault: None,
+        }
+    }
+
+    fn written_segment<R>(&mut self, response: &mut Response<R>, start: usize) {
+        let end = self.sink.position();
+        if response
+            .segments
+            .push(Segment::Written { start, end })
+            .is_err()
+        {
+            self.failed = true;
+        }
+    }
+
+    /// Bytes `start..end` (end exclusive) of the resource follow.
+    fn body_range<R>(&mut self, response: &mut Response<R>, start: u64, end: u64) {
+        if end > start
+            && response
+                .segments
+                .push(Segment::Resource { start, end })
+                .is_err()
+        {
+            self.failed = true;
+        }
+    }
+
+    /// The response as built, or a 500 in its place if a write failed.
+    fn finish<R>(&mut self, response: Response<R>) -> Response<R> {
+        if self.failed {
+            self.fault("the response did not fit the output buffer")
+        } else {
+            response
+        }
+    }
+
+    /// A small HTML page for an error or a redirect; `head_only` keeps the length, drops the body.
+    fn error<R>(
+        &mut self,
+        status: StatusCode,
+        extra: &[(&str, &[u8])],
+        head_only: bool,
+    ) -> Response<R> {
+        let digits = status.digits();
+        let reason = status.reason().as_bytes();
+        let title: [&[u8]; 3] = [&digits, b" ", reason];
+        let title_len = digits.len() + 1 + reason.len();
+        let body_len = PAGE_START.len() + title_len + PAGE_MIDDLE.len() + title_len + PAGE_END.len();
+        self.head(status, Some(HTML), Some(body_len as u64));
+        for (name, value) in extra {
+            self.field(name, value);
+        }
+        self.field("X-Content-Type-Options", b"nosniff");
+        let sent = if head_only { 0 } else { body_len as u64 };
+        let mut response = self.end_head(status, sent);
+        if !head_only {
+            self.put(&[PAGE_START]);
+            self.put(&title);
+            self.put(&[PAGE_MIDDLE]);
+            self.put(&title);
+            self.put(&[PAGE_END]);
+            // One segment for head and page: they are contiguous in the sink.
+            if let Some(Segment::Written { end, .. }) = response.segments.first_mut() {
+                *end = self.sink.position();
+            }
+        }
+        self.finish(response)
+    }
+
+    /// 301 to the directory's slashed name, the query kept; the path percent-encoded.
+    fn redirect<R>(&mut self, path: &str, query: &[u8], head_only: bool) -> Response<R> {
+        // The Location value is written in place: it can be three times the target's length.
+        let status = StatusCode::MOVED_PERMANENTLY;
+        let digits = status.digits();
+        let reason = status.reason().as_bytes();
+        let title_len = digits.len() + 1 + reason.len();
+        let body_len = PAGE_START.len() + title_len + PAGE_MIDDLE.len() + title_len + PAGE_END.len();
+        self.head(status, Some(HTML), Some(body_len as u64));
+        self.put(&[b"Location: /"]);
+        self.put_encoded(path.as_bytes());
+        if !path.is_empty() {
+            self.put(&[b"/"]);
+        }
+        self.put(&[query, b"\r\n"]);
+        self.field("X-Content-Type-Options", b"nosniff");
+        let sent = if head_only { 0 } else { body_len as u64 };
+        let mut response = self.end_head(status, sent);
+        if !head_only {
+            let title: [&[u8]; 3] = [&digits, b" ", reason];
+            self.put(&[PAGE_START]);
+            self.put(&title);
+            self.put(&[PAGE_MIDDLE]);
+            self.put(&title);
+            self.put(&[PAGE_END]);
+            if let Some(Segment::Written { end, .. }) = response.segments.first_mut() {
+                *end = self.sink.position();
+            }
+        }
+        self.finish(response)
+    }
+
+    /// Percent-encodes a decoded path: RFC 3986 `pchar` and `/` stay, every other byte (space,
+    /// `%`, `?`, `#`, non-ASCII, ...) becomes `%XX`.
+    fn put_encoded(&mut self, path: &[u8]) {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let keep = |b: u8| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'-' | b'.'
+                        | b'_'
+                        | b'~'
+                        | b'!'
+                        | b'$'
+                        | b'&'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b';'
+                        | b'='
+                        | b':'
+                        | b'@'
+                        | b'/'
+                )
+        };
+        let mut rest = path;
+        while !rest.is_empty() {
+            let run = rest.iter().position(|&b| !keep(b)).unwrap_or(rest.len());
+            let (kept, after) = rest.split_at(run);
+            self.put(&[kept]);
+            let Some((&b, after)) = after.split_first() else {
+                break;
+            };
+            let hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+            let lo = HEX.get(usize::from(b & 0x0f)).copied().unwrap_or(b'0');
+            self.put(&[&[b'%', hi, lo]]);
+            rest = after;
+        }
+    }
+
+    /// A 500 in place of whatever was written: the server's fault, reported by the caller.
+    fn fault<R>(&mut self, why: &'static str) -> Response<R> {
+        self.sink.rewind(self.mark);
+        self.failed = false;
+        self.keep_alive = false;
+        let mut response: Response<R> =
+            self.error(StatusCode::INTERNAL_SERVER_ERROR, &[], false);
+        if self.failed {
+            // Not even the 500 fits: nothing goes out, the connection closes.
+            self.sink.rewind(self.mark);
+            response.segments.clear();
+            response.body_len = 0;
+        }
+        response.fault = Some(why);
+        response
+    }
+}
