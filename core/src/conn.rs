@@ -367,11 +367,7 @@ impl Connection {
 
     /// The answer for a caller that must turn a connection away before any request (too many
     /// connections): 503 with `Retry-After`, `Connection: close`.
-    pub fn refuse_busy<R, K: Sink>(
-        server_name: &str,
-        now: &Now<'_>,
-        sink: &mut K,
-    ) -> Response<R> {
+    pub fn refuse_busy<R, K: Sink>(server_name: &str, now: &Now<'_>, sink: &mut K) -> Response<R> {
         error_response(
             StatusCode::SERVICE_UNAVAILABLE,
             &[("Retry-After", b"1")],
@@ -486,7 +482,10 @@ impl Connection {
             return self.refuse(StatusCode::CONTENT_TOO_LARGE, input, now, site, sink);
         }
         if self.header_deadline.is_none() {
-            self.header_deadline = Some(now.ms.saturating_add(u64::from(site.policy.header_timeout_ms)));
+            self.header_deadline = Some(
+                now.ms
+                    .saturating_add(u64::from(site.policy.header_timeout_ms)),
+            );
         }
         Step::wait(dropped)
     }
@@ -552,14 +551,7 @@ impl Connection {
         site: &mut Site<'_, S>,
         sink: &mut K,
     ) -> Step<'i, S::Resource> {
-        let response = error_response(
-            status,
-            &[],
-            false,
-            site.policy.server_name,
-            now.date,
-            sink,
-        );
+        let response = error_response(status, &[], false, site.policy.server_name, now.date, sink);
         let reason = self.close(CloseReason::Error(status));
         self.sending = true;
         let rest = input.get(dropped..).unwrap_or_default();

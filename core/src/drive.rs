@@ -14,7 +14,7 @@
 //! `output` must hold the longest head plus some room to copy file bytes through
 //! ([`MIN_SINK_BYTES`](crate::respond::MIN_SINK_BYTES) and more; 1 to 2 KiB suits a device).
 
-use embedded_io::{ErrorType, Read, ReadReady, Write, WriteReady};
+use embedded_io::{Read, ReadReady, Write, WriteReady};
 
 use crate::conn::{CloseReason, Connection, Event, Exchange, Step};
 use crate::date::HttpDate;
@@ -94,7 +94,8 @@ impl<R: Resource> Outgoing<R> {
             };
             match segment {
                 Segment::Written { start, end } => {
-                    let from = start.saturating_add(usize::try_from(self.done).unwrap_or(usize::MAX));
+                    let from =
+                        start.saturating_add(usize::try_from(self.done).unwrap_or(usize::MAX));
                     if from < end {
                         return Ok(Some((from, end)));
                     }
@@ -109,7 +110,8 @@ impl<R: Resource> Outgoing<R> {
                             return Err(ReadError);
                         };
                         let room = out.get_mut(self.scratch_from..).unwrap_or_default();
-                        let want = usize::try_from(end - at).map_or(room.len(), |w| w.min(room.len()));
+                        let want =
+                            usize::try_from(end - at).map_or(room.len(), |w| w.min(room.len()));
                         let room = room.get_mut(..want).unwrap_or_default();
                         let n = resource.read_at(at, room)?;
                         if n == 0 {
@@ -407,7 +409,7 @@ pub async fn serve_async<T, S, C>(
     log: &mut impl FnMut(&Record<'_>),
 ) -> Result<CloseReason, ServeError<T::Error>>
 where
-    T: embedded_io_async::Read + embedded_io_async::Write + ErrorType,
+    T: embedded_io_async::Read + embedded_io_async::Write,
     S: Source,
     C: Timer,
 {

@@ -641,7 +641,8 @@ impl<'k, K: Sink> Out<'k, K> {
         let reason = status.reason().as_bytes();
         let title: [&[u8]; 3] = [&digits, b" ", reason];
         let title_len = digits.len() + 1 + reason.len();
-        let body_len = PAGE_START.len() + title_len + PAGE_MIDDLE.len() + title_len + PAGE_END.len();
+        let body_len =
+            PAGE_START.len() + title_len + PAGE_MIDDLE.len() + title_len + PAGE_END.len();
         self.head(status, Some(HTML), Some(body_len as u64));
         for (name, value) in extra {
             self.field(name, value);
@@ -670,7 +671,8 @@ impl<'k, K: Sink> Out<'k, K> {
         let digits = status.digits();
         let reason = status.reason().as_bytes();
         let title_len = digits.len() + 1 + reason.len();
-        let body_len = PAGE_START.len() + title_len + PAGE_MIDDLE.len() + title_len + PAGE_END.len();
+        let body_len =
+            PAGE_START.len() + title_len + PAGE_MIDDLE.len() + title_len + PAGE_END.len();
         self.head(status, Some(HTML), Some(body_len as u64));
         self.put(&[b"Location: /"]);
         self.put_encoded(path.as_bytes());
@@ -742,8 +744,7 @@ impl<'k, K: Sink> Out<'k, K> {
         self.sink.rewind(self.mark);
         self.failed = false;
         self.keep_alive = false;
-        let mut response: Response<R> =
-            self.error(StatusCode::INTERNAL_SERVER_ERROR, &[], false);
+        let mut response: Response<R> = self.error(StatusCode::INTERNAL_SERVER_ERROR, &[], false);
         if self.failed {
             // Not even the 500 fits: nothing goes out, the connection closes.
             self.sink.rewind(self.mark);

@@ -175,9 +175,7 @@ impl Source for StaticTable {
             if file.path == path {
                 return Entry::File(file);
             }
-            if !directory
-                && let Some(rest) = file.path.strip_prefix(path)
-            {
+            if !directory && let Some(rest) = file.path.strip_prefix(path) {
                 directory = rest.starts_with('/');
             }
         }

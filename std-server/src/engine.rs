@@ -14,14 +14,16 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
+use staticd_core::conn::Connection;
 use staticd_core::date::{HttpDate, clf_date};
+use staticd_core::policy::{HeaderRule, Policy};
+use staticd_core::respond::{Now, Response};
 use staticd_core::status::StatusCode;
 
 use crate::config::Settings;
-use crate::conn::{Conn, Next};
-use crate::files::{FileCache, VersionTable};
+use crate::conn::{Conn, LinePool, Next};
+use crate::files::{FileCache, Served, VersionTable};
 use crate::log::{self, AccessBatch, AccessLine, ErrorLog};
-use crate::respond::{self, Output};
 use crate::timers::DeadlineQueue;
 use crate::{listen, signals, systemd};
 
@@ -42,14 +44,14 @@ const POOLED_BUFFERS: usize = 1024;
 /// The kinds of per-connection timers; each has one fixed duration, hence one FIFO queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimerKind {
-    /// header_timeout: from accept, or the end of the previous response, to a complete head.
-    Header,
-    /// keepalive_timeout: an idle connection between requests.
-    Idle,
-    /// No write progress while a response is pending.
-    Send,
-    /// The lingering close after an error.
-    Linger,
+    /// header_timeout, as the core's connection arms it.
+    Header = 0,
+    /// keepalive_timeout, as the core's connection arms it.
+    Idle = 1,
+    /// No write progress while a response is pending (the transport's own).
+    Send = 2,
+    /// The lingering close after an error (the transport's own).
+    Linger = 3,
 }
 
 const TIMER_KINDS: [TimerKind; 4] = [
@@ -129,6 +131,9 @@ impl OutPool {
 
 /// A worker's state shared by all its connections.
 pub struct Ctx<'s> {
+    /// The serving policy the core applies.
+    pub policy: Policy<'s>,
+    /// The core's source: the shared file versions.
     pub files: FileCache,
     /// The Date value, rendered once per second.
     pub date: HttpDate,
@@ -138,23 +143,20 @@ pub struct Ctx<'s> {
     /// Milliseconds since the worker started (monotonic), updated once per loop iteration.
     pub now_ms: u64,
     pub log: AccessBatch,
+    pub errors: ErrorLog,
+    pub line_pool: LinePool,
     pub bufs: BufPool,
     pub out_bufs: OutPool,
     pub path_buf: Box<[u8]>,
-    pub scratch: Vec<u8>,
     pub stopping: bool,
     pub timers: Timers,
-    pub max_request_bytes: usize,
-    pub keepalive_requests: u32,
-    pub server_name: &'s str,
-    pub deny_dotfiles: bool,
-    pub dotfile_exceptions: &'s [&'s str],
     pub send_timeout_ms: u64,
 }
 
 impl Ctx<'_> {
     fn tick(&mut self, started: Instant) {
         self.now_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.files.set_now(self.now_ms);
         let secs = log::unix_now();
         if secs != self.date_secs {
             self.date_secs = secs;
@@ -294,7 +296,8 @@ pub fn run(settings: Settings, passed: Option<std::net::TcpListener>) -> Result<
             .spawn(move || {
                 IN_WORKER.with(|w| w.set(true));
                 let listener = TcpListener::from_std(listener);
-                let files = FileCache::new(&settings.config, &settings.root, versions);
+                let files =
+                    FileCache::new(&settings.config, &settings.root, versions, errors.clone());
                 worker(poll, listener, &settings, &shared, batch, &errors, files);
             })?;
         workers.push(handle);
@@ -444,29 +447,68 @@ fn worker(
         return;
     }
     let server = &settings.config.server;
-    let exceptions: Vec<&str> = settings
-        .config
-        .files
+    let files_config = &settings.config.files;
+    let extensions: Vec<&str> = files_config
+        .allowed_extensions
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let index_files: Vec<&str> = files_config
+        .index_files
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let exceptions: Vec<&str> = files_config
         .dotfile_exceptions
         .iter()
         .map(|s| s.as_str())
         .collect();
+    let rules: Vec<HeaderRule<'_>> = settings
+        .config
+        .rules
+        .iter()
+        .map(|rule| HeaderRule {
+            pattern: rule.pattern.as_str(),
+            cache_control: rule.cache_control.as_ref().map(|c| c.as_str()),
+            headers: rule
+                .headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str()))
+                .collect(),
+        })
+        .collect();
+    let policy = Policy {
+        server_name: &server.server_name,
+        max_request_bytes: server.max_request_bytes,
+        header_timeout_ms: server.header_timeout.as_millis(),
+        keepalive_timeout_ms: server.keepalive_timeout.as_millis(),
+        keepalive_requests: server.keepalive_requests,
+        allowed_extensions: &extensions,
+        any_extension: false,
+        index_files: &index_files,
+        deny_dotfiles: files_config.deny_dotfiles,
+        dotfile_exceptions: &exceptions,
+        rules: &rules,
+    };
     let max_request_bytes = server.max_request_bytes as usize;
     let ms = |s: staticd_core::config::Seconds| u64::from(s.as_millis());
     let ctx = Ctx {
+        policy,
         files,
         date: HttpDate::from_unix(0),
         clf_date: clf_date(0),
         date_secs: u64::MAX,
         now_ms: 0,
         log,
+        errors: errors.clone(),
+        line_pool: LinePool::default(),
         bufs: BufPool {
             size: max_request_bytes,
             free: Vec::new(),
         },
         out_bufs: OutPool::default(),
-        path_buf: vec![0u8; max_request_bytes].into_boxed_slice(),
-        scratch: Vec::with_capacity(1024),
+        // The decoded target, and an index file name after it.
+        path_buf: vec![0u8; max_request_bytes + 256].into_boxed_slice(),
         stopping: false,
         timers: Timers {
             header: DeadlineQueue::new(ms(server.header_timeout)),
@@ -474,11 +516,6 @@ fn worker(
             send: DeadlineQueue::new(SEND_TIMEOUT_MS),
             linger: DeadlineQueue::new(LINGER_MS),
         },
-        max_request_bytes,
-        keepalive_requests: server.keepalive_requests,
-        server_name: &server.server_name,
-        deny_dotfiles: settings.config.files.deny_dotfiles,
-        dotfile_exceptions: &exceptions,
         send_timeout_ms: SEND_TIMEOUT_MS,
     };
     let mut worker = Worker {
@@ -634,50 +671,91 @@ impl Worker<'_> {
     }
 
     fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+        if let Err(e) = self
+            .poll
+            .registry()
+            .register(&mut stream, Token(0), Interest::READABLE)
+            .and_then(|()| self.poll.registry().deregister(&mut stream))
+        {
+            // The poller cannot take this socket: answer it at once rather than leave it unserved.
+            self.errors.error(format_args!(
+                "cannot register a connection from {} with the event loop: {e}",
+                peer.ip()
+            ));
+            self.turn_away(stream, peer, StatusCode::INTERNAL_SERVER_ERROR);
+            return;
+        }
         let id = self.next_id;
         self.next_id += 1;
+        let http = Connection::new(self.ctx.now_ms, self.ctx.policy.header_timeout_ms);
         let registry = self.poll.registry();
+        let mut failed = None;
         let token = self.conns.insert(|token| {
-            let _ = registry.register(
+            if let Err(e) = registry.register(
                 &mut stream,
                 Token(token),
                 Interest::READABLE | Interest::WRITABLE,
-            );
-            Conn::new(id, stream, peer)
+            ) {
+                failed = Some(e);
+            }
+            Conn::new(id, stream, peer, http)
         });
-        let deadline = self
-            .ctx
-            .timers
-            .queue(TimerKind::Header)
-            .arm(self.ctx.now_ms, token, id);
+        if let Some(e) = failed {
+            self.errors.error(format_args!(
+                "cannot register a connection from {} with the event loop: {e}",
+                peer.ip()
+            ));
+            if let Some(conn) = self.conns.remove(token) {
+                self.shared.connections.fetch_sub(1, Ordering::Relaxed);
+                let Conn { stream, .. } = conn;
+                self.turn_away(stream, peer, StatusCode::INTERNAL_SERVER_ERROR);
+            }
+            return;
+        }
         if let Some(conn) = self.conns.get(token) {
-            conn.header_deadline = Some(deadline);
+            conn.sync_timers(token, &mut self.ctx);
         }
     }
 
     /// Over max_connections: a 503 and an immediate close, never a queue.
-    fn refuse(&mut self, mut stream: TcpStream, peer: SocketAddr) {
-        let mut out = Output::default();
-        let reply = respond::error_page_with(
-            StatusCode::SERVICE_UNAVAILABLE,
-            b"Retry-After: 1\r\n",
-            false,
-            false,
-            &self.ctx.date,
-            self.ctx.server_name,
-            &mut out,
-        );
-        let _ = stream.write(&out.bytes);
+    fn refuse(&mut self, stream: TcpStream, peer: SocketAddr) {
+        self.turn_away(stream, peer, StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    /// Answers `status` (503 busy, or 500 when the worker cannot serve the socket) and closes.
+    fn turn_away(&mut self, mut stream: TcpStream, peer: SocketAddr, status: StatusCode) {
+        let now = Now {
+            ms: self.ctx.now_ms,
+            unix_secs: self.ctx.date_secs,
+            date: &self.ctx.date,
+        };
+        let mut out = Vec::new();
+        let response: Response<Served> = if status == StatusCode::SERVICE_UNAVAILABLE {
+            Connection::refuse_busy(self.ctx.policy.server_name, &now, &mut out)
+        } else {
+            staticd_core::respond::error_response(
+                status,
+                &[],
+                false,
+                self.ctx.policy.server_name,
+                &self.ctx.date,
+                &mut out,
+            )
+        };
+        let sent = stream.write(&out).unwrap_or(0);
         let _ = stream.shutdown(std::net::Shutdown::Write);
         let mut client = String::new();
         use std::fmt::Write as _;
         let _ = write!(client, "{}", peer.ip());
+        let head_len = out.len() as u64 - response.body_len;
         AccessLine {
             client: client.as_bytes(),
             clf_date: &self.ctx.clf_date,
             request_line: None,
-            status: reply.status,
-            body_bytes: reply.body_bytes,
+            status: response.status,
+            body_bytes: (sent as u64)
+                .saturating_sub(head_len)
+                .min(response.body_len),
             referer: None,
             user_agent: None,
         }
@@ -723,8 +801,7 @@ impl Worker<'_> {
                 let Some(conn) = self.conns.get(expiry.token) else {
                     continue;
                 };
-                if conn.id != expiry.conn_id || deadline_of(conn, kind) != Some(expiry.deadline_ms)
-                {
+                if conn.id != expiry.conn_id || conn.armed(kind) != Some(expiry.deadline_ms) {
                     continue;
                 }
                 let ctx = &mut self.ctx;
@@ -740,9 +817,7 @@ impl Worker<'_> {
                         .checked_sub(FIRST_CONN)
                         .and_then(|i| slots.get(i))
                         .and_then(Option::as_ref)
-                        .is_some_and(|c| {
-                            c.id == e.conn_id && deadline_of(c, kind) == Some(e.deadline_ms)
-                        })
+                        .is_some_and(|c| c.id == e.conn_id && c.armed(kind) == Some(e.deadline_ms))
                 });
             }
         }
@@ -791,15 +866,6 @@ fn contain_panic(errors: &ErrorLog, conn: &mut Conn, work: impl FnOnce(&mut Conn
     }
 }
 
-fn deadline_of(conn: &Conn, kind: TimerKind) -> Option<u64> {
-    match kind {
-        TimerKind::Header => conn.header_deadline,
-        TimerKind::Idle => conn.idle_deadline,
-        TimerKind::Send => conn.send_deadline,
-        TimerKind::Linger => conn.linger_deadline,
-    }
-}
-
 fn is_out_of_resources(e: &io::Error) -> bool {
     use rustix::io::Errno;
     matches!(
@@ -818,7 +884,15 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server, peer) = listener.accept().unwrap();
-        (Conn::new(id, TcpStream::from_std(server), peer), client)
+        (
+            Conn::new(
+                id,
+                TcpStream::from_std(server),
+                peer,
+                Connection::new(0, 1000),
+            ),
+            client,
+        )
     }
 
     #[test]

@@ -15,7 +15,6 @@ mod engine;
 mod files;
 mod listen;
 mod log;
-mod respond;
 mod signals;
 mod systemd;
 mod timers;

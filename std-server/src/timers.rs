@@ -44,6 +44,16 @@ impl DeadlineQueue {
     }
 
     /// The earliest pending deadline (possibly stale).
+    /// Arms an entry for a deadline computed elsewhere: `now + duration` of this queue's kind, so
+    /// entries stay in deadline order.
+    pub fn arm_at(&mut self, deadline_ms: u64, token: usize, conn_id: u64) {
+        self.entries.push_back(Expiry {
+            deadline_ms,
+            token,
+            conn_id,
+        });
+    }
+
     pub fn next_deadline(&self) -> Option<u64> {
         self.entries.front().map(|e| e.deadline_ms)
     }
