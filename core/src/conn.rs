@@ -81,6 +81,10 @@ pub struct Exchange<'i> {
 
 /// What [`Connection::poll`] decided.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the core has no heap: a response moves by value once per request"
+)]
 pub enum Event<'i, R> {
     /// Read more input; until then the connection waits (see [`Connection::deadline`]).
     NeedInput,

@@ -283,6 +283,10 @@ impl<'b, R: Resource> Driver<'b, R> {
 }
 
 /// What a driver does after a step of the connection.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the core has no heap: a response moves by value once per request"
+)]
 enum Next<R> {
     Wait,
     Close(CloseReason),

@@ -29,6 +29,8 @@
 //! | `std`   | `std::error::Error` for the error types |
 //! | `serde` | `Serialize`/`Deserialize` on the [`config`] types, `to_postcard` / `from_postcard` for a device's config blob |
 //! | `defmt` | `defmt::Format` on the public types, for embedded logging |
+//! | `async` | [`drive::serve_async`] over `embedded-io-async` |
+//! | `build` | the build-time helper turning a folder into a [`StaticTable`] (std) |
 //!
 //! Size on `thumbv7em-none-eabihf` (opt-level "z", LTO): `scripts/core-size.sh` builds a probe
 //! that calls every public function and prints the `.text` of the request parser, the whole core
@@ -177,6 +179,8 @@ pub use parse::{
 pub use status::StatusCode;
 
 // --- the engine: the connection, the response decision, the files it serves ---
+#[cfg(feature = "build")]
+pub mod build;
 pub mod conn;
 pub mod drive;
 pub mod policy;

@@ -22,11 +22,8 @@
 use crate::glob::glob_match;
 use crate::mime::extension_allowed;
 
-/// Extensions served by [`Policy::DEFAULT`].
-pub const DEFAULT_EXTENSIONS: &[&str] = &[
-    ".html", ".htm", ".css", ".js", ".mjs", ".json", ".txt", ".xml", ".svg", ".png", ".jpg",
-    ".jpeg", ".gif", ".webp", ".avif", ".ico", ".woff", ".woff2", ".mp4", ".webm", ".pdf",
-];
+/// Extensions served by [`Policy::DEFAULT`]: the same list as the settings' default.
+pub const DEFAULT_EXTENSIONS: &[&str] = crate::config::DEFAULT_ALLOWED_EXTENSIONS;
 
 /// Headers added to the responses for files whose path matches a glob (see
 /// [`glob_match`](crate::glob::glob_match)): the first matching rule with a `cache_control` sets

@@ -143,7 +143,7 @@ impl Resource for Served {
 
 /// What a path is on disk, as cached.
 #[derive(Debug, Clone)]
-enum Found {
+enum OnDisk {
     File(Arc<FileVersion>),
     Directory,
     NotFound,
@@ -151,24 +151,24 @@ enum Found {
     Failed,
 }
 
-impl Found {
+impl OnDisk {
     fn kind(&self) -> Kind {
         match self {
-            Found::File(_) => Kind::File,
-            Found::Directory => Kind::Directory,
-            Found::NotFound => Kind::NotFound,
-            Found::Forbidden => Kind::Forbidden,
-            Found::Failed => Kind::Failed,
+            OnDisk::File(_) => Kind::File,
+            OnDisk::Directory => Kind::Directory,
+            OnDisk::NotFound => Kind::NotFound,
+            OnDisk::Forbidden => Kind::Forbidden,
+            OnDisk::Failed => Kind::Failed,
         }
     }
 
     fn entry(self) -> Entry<Served> {
         match self {
-            Found::File(version) => Entry::File(Served(version)),
-            Found::Directory => Entry::Directory,
-            Found::NotFound => Entry::NotFound,
-            Found::Forbidden => Entry::Forbidden,
-            Found::Failed => Entry::Failed,
+            OnDisk::File(version) => Entry::File(Served(version)),
+            OnDisk::Directory => Entry::Directory,
+            OnDisk::NotFound => Entry::NotFound,
+            OnDisk::Forbidden => Entry::Forbidden,
+            OnDisk::Failed => Entry::Failed,
         }
     }
 }
@@ -201,16 +201,16 @@ struct CacheEntry {
     /// `None` for a path last found missing: missing paths are not cached (a client could fill
     /// the table with names that do not exist), but the ticket stays so an older look cannot
     /// bring a deleted file back.
-    found: Option<Found>,
+    found: Option<OnDisk>,
     ticket: u64,
     /// Worker milliseconds (one epoch for all workers) of the last look at the disk.
     checked_ms: AtomicU64,
 }
 
 impl Table {
-    fn memory_of(found: Option<&Found>) -> u64 {
+    fn memory_of(found: Option<&OnDisk>) -> u64 {
         match found {
-            Some(Found::File(version)) => match &version.body {
+            Some(OnDisk::File(version)) => match &version.body {
                 Body::Memory(bytes) => bytes.len() as u64,
                 Body::Disk(_) => 0,
             },
@@ -287,7 +287,7 @@ impl FileCache {
     }
 
     /// The cached answer for `rel`, if it is still to be trusted.
-    fn cached(&self, rel: &str) -> Option<Found> {
+    fn cached(&self, rel: &str) -> Option<OnDisk> {
         let table = self.shared.read();
         let entry = table.entries.get(rel)?;
         let found = entry.found.as_ref()?;
@@ -302,7 +302,7 @@ impl FileCache {
         // A body sent from disk must also still be the one on disk (see the module docs): one
         // stat instead of the whole lookup.
         let current = match found {
-            Found::File(version) if matches!(version.body, Body::Disk(_)) => {
+            OnDisk::File(version) if matches!(version.body, Body::Disk(_)) => {
                 version.still_on_disk()
             }
             _ => true,
@@ -311,13 +311,13 @@ impl FileCache {
     }
 
     /// Looks up `rel` (the core's resolved path: relative, normalized, no leading '/').
-    fn lookup(&self, rel: &str) -> Found {
+    fn lookup(&self, rel: &str) -> OnDisk {
         self.cached(rel).unwrap_or_else(|| self.refresh(rel))
     }
 
     /// Looks at the disk and publishes what it found, unless a later look is already in.
-    fn refresh(&self, rel: &str) -> Found {
-        let mut found = Found::NotFound;
+    fn refresh(&self, rel: &str) -> OnDisk {
+        let mut found = OnDisk::NotFound;
         for _ in 0..RESOLVE_TRIES {
             let (ticket, resolved) = {
                 let _order = self
@@ -334,7 +334,7 @@ impl FileCache {
                 Resolved::File(opened) => {
                     let same = match self.shared.read().entries.get(rel) {
                         Some(CacheEntry {
-                            found: Some(Found::File(old)),
+                            found: Some(OnDisk::File(old)),
                             ..
                         }) if old.key == VersionKey::of(&opened.meta)
                             && old.ctime == (opened.meta.ctime(), opened.meta.ctime_nsec()) =>
@@ -345,29 +345,29 @@ impl FileCache {
                     };
                     // Same version on disk: keep the hash and the open file.
                     match same {
-                        Some(old) => Found::File(old),
+                        Some(old) => OnDisk::File(old),
                         None => {
                             let Opened { file, meta, path } = *opened;
                             match self.new_version(file, &meta, path) {
-                                Ok(version) => Found::File(Arc::new(version)),
+                                Ok(version) => OnDisk::File(Arc::new(version)),
                                 Err(e) => {
                                     self.errors.error(format_args!(
                                         "cannot read {rel:?} to serve it: {e}"
                                     ));
-                                    Found::Failed
+                                    OnDisk::Failed
                                 }
                             }
                         }
                     }
                 }
-                Resolved::Regular => Found::Failed,
-                Resolved::Found(other) => other,
+                Resolved::Regular => OnDisk::Failed,
+                Resolved::OnDisk(other) => other,
             };
             let mut table = self.shared.write();
             match table.entries.get(rel) {
                 Some(newer) if newer.ticket > ticket => match &newer.found {
                     Some(newer) => return newer.clone(),
-                    // Found missing by a later look: the path may exist again; look again.
+                    // OnDisk missing by a later look: the path may exist again; look again.
                     None => continue,
                 },
                 // Cleared since this look began: a later look may have been dropped with it.
@@ -376,7 +376,7 @@ impl FileCache {
             }
             let known = table.entries.contains_key(rel);
             // Missing paths and failures are not cached: the next request looks again.
-            let cacheable = !matches!(found, Found::NotFound | Found::Failed);
+            let cacheable = !matches!(found, OnDisk::NotFound | OnDisk::Failed);
             if !cacheable && !known {
                 return found;
             }
@@ -408,13 +408,13 @@ impl FileCache {
         };
         let meta = match self.checked_metadata(&full, rel) {
             Ok(meta) => meta,
-            Err(found) => return Resolved::Found(found),
+            Err(found) => return Resolved::OnDisk(found),
         };
         if meta.is_dir() {
-            return Resolved::Found(Found::Directory);
+            return Resolved::OnDisk(OnDisk::Directory);
         }
         if !meta.is_file() {
-            return Resolved::Found(Found::Forbidden);
+            return Resolved::OnDisk(OnDisk::Forbidden);
         }
         if !open {
             return Resolved::Regular;
@@ -423,20 +423,20 @@ impl FileCache {
     }
 
     /// Metadata of `path` after the symlink policy allowed it.
-    fn checked_metadata(&self, path: &Path, rel: &str) -> Result<Box<Metadata>, Found> {
+    fn checked_metadata(&self, path: &Path, rel: &str) -> Result<Box<Metadata>, OnDisk> {
         match self.symlinks {
             Symlinks::Always => {}
             Symlinks::Never => {
                 // Every component below root must be a real file or directory.
                 let rel_path = path
                     .strip_prefix(&self.root)
-                    .map_err(|_| Found::Forbidden)?;
+                    .map_err(|_| OnDisk::Forbidden)?;
                 let mut at = self.root.clone();
                 for part in rel_path.components() {
                     at.push(part);
                     match std::fs::symlink_metadata(&at) {
                         Ok(meta) if meta.file_type().is_symlink() => {
-                            return Err(Found::Forbidden);
+                            return Err(OnDisk::Forbidden);
                         }
                         Ok(_) => {}
                         Err(e) => return Err(self.io_to_found(&e, rel)),
@@ -447,7 +447,7 @@ impl FileCache {
                 let canonical =
                     std::fs::canonicalize(path).map_err(|e| self.io_to_found(&e, rel))?;
                 let Ok(inside) = canonical.strip_prefix(&self.root) else {
-                    return Err(Found::Forbidden);
+                    return Err(OnDisk::Forbidden);
                 };
                 // A link inside root must not lead to a dotfile the request could not name.
                 if self.deny_dotfiles {
@@ -455,7 +455,7 @@ impl FileCache {
                     let allowed: Vec<&str> =
                         self.dotfile_exceptions.iter().map(String::as_str).collect();
                     if hidden_segment(&inside, &allowed) {
-                        return Err(Found::Forbidden);
+                        return Err(OnDisk::Forbidden);
                     }
                 }
             }
@@ -473,7 +473,7 @@ impl FileCache {
         }
         let file = match rustix::fs::open(path, flags, rustix::fs::Mode::empty()) {
             Ok(fd) => File::from(fd),
-            Err(e) => return Resolved::Found(self.io_to_found(&io::Error::from(e), rel)),
+            Err(e) => return Resolved::OnDisk(self.io_to_found(&io::Error::from(e), rel)),
         };
         // The open file is what gets served: check its own metadata, not the path's.
         match file.metadata() {
@@ -482,8 +482,8 @@ impl FileCache {
                 meta,
                 path: path.to_path_buf(),
             })),
-            Ok(_) => Resolved::Found(Found::Forbidden),
-            Err(e) => Resolved::Found(self.io_to_found(&e, rel)),
+            Ok(_) => Resolved::OnDisk(OnDisk::Forbidden),
+            Err(e) => Resolved::OnDisk(self.io_to_found(&e, rel)),
         }
     }
 
@@ -535,19 +535,19 @@ impl FileCache {
 
     /// An I/O error as an answer: missing is 404, refused is 403, anything else is a failure the
     /// error log names (the core answers 500).
-    fn io_to_found(&self, e: &io::Error, rel: &str) -> Found {
+    fn io_to_found(&self, e: &io::Error, rel: &str) -> OnDisk {
         use rustix::io::Errno;
         match e.kind() {
             io::ErrorKind::NotFound
             | io::ErrorKind::NotADirectory
-            | io::ErrorKind::InvalidFilename => Found::NotFound,
-            io::ErrorKind::PermissionDenied => Found::Forbidden,
+            | io::ErrorKind::InvalidFilename => OnDisk::NotFound,
+            io::ErrorKind::PermissionDenied => OnDisk::Forbidden,
             _ => match e.raw_os_error().map(Errno::from_raw_os_error) {
-                Some(Errno::NAMETOOLONG | Errno::LOOP) => Found::NotFound,
+                Some(Errno::NAMETOOLONG | Errno::LOOP) => OnDisk::NotFound,
                 _ => {
                     self.errors
                         .error(format_args!("cannot look up {rel:?} under the root: {e}"));
-                    Found::Failed
+                    OnDisk::Failed
                 }
             },
         }
@@ -566,7 +566,7 @@ impl Source for FileCache {
         match self.cached(path) {
             Some(found) => found.kind(),
             None => match self.resolve(path, false) {
-                Resolved::Found(found) => found.kind(),
+                Resolved::OnDisk(found) => found.kind(),
                 Resolved::File(_) | Resolved::Regular => Kind::File,
             },
         }
@@ -585,7 +585,7 @@ enum Resolved {
     File(Box<Opened>),
     /// A regular file, not opened (a look for its kind alone).
     Regular,
-    Found(Found),
+    OnDisk(OnDisk),
 }
 
 /// xxh3-128 of the first `len` bytes of a file, read in chunks with pread.
@@ -673,9 +673,9 @@ mod tests {
         let files = FileCache::new(&Config::default(), &root, Arc::default(), errors);
         // A directory opened as a file reads with EISDIR: not a 403 in disguise.
         let found = files.resolve("loop.html", true);
-        assert!(matches!(found, Resolved::Found(Found::Directory)));
+        assert!(matches!(found, Resolved::OnDisk(OnDisk::Directory)));
         let e = io::Error::from_raw_os_error(rustix::io::Errno::IO.raw_os_error());
-        assert!(matches!(files.io_to_found(&e, "x.html"), Found::Failed));
+        assert!(matches!(files.io_to_found(&e, "x.html"), OnDisk::Failed));
         let logged = lines.lines();
         assert_eq!(logged.len(), 1, "{logged:?}");
         assert!(logged[0].contains("\"x.html\""), "{logged:?}");
