@@ -75,10 +75,9 @@ pub struct Policy<'a> {
     pub keepalive_timeout_ms: u32,
     /// Requests served on one connection; the last one says `Connection: close`.
     pub keepalive_requests: u32,
-    /// Extensions served, with their leading dot (`".html"`), matched case-insensitively.
+    /// Extensions served, with their leading dot (`".html"`), matched case-insensitively; the
+    /// entry `"*"` serves every file, with or without an extension.
     pub allowed_extensions: &'a [&'a str],
-    /// Serve every extension (and names without one); `allowed_extensions` is then ignored.
-    pub any_extension: bool,
     /// Names tried, in order, for a directory.
     pub index_files: &'a [&'a str],
     /// Refuse a path with a segment that starts with `.`.
@@ -98,7 +97,6 @@ impl Policy<'static> {
         keepalive_timeout_ms: 5_000,
         keepalive_requests: 1000,
         allowed_extensions: DEFAULT_EXTENSIONS,
-        any_extension: false,
         index_files: &["index.html"],
         deny_dotfiles: true,
         dotfile_exceptions: &[".well-known"],
@@ -115,7 +113,7 @@ impl Default for Policy<'static> {
 impl Policy<'_> {
     /// Whether a file at `path` may be served by its extension.
     pub fn serves_extension(&self, path: &str) -> bool {
-        self.any_extension || extension_allowed(path, self.allowed_extensions.iter().copied())
+        extension_allowed(path, self.allowed_extensions.iter().copied())
     }
 
     /// Whether `path` (resolved, relative) is hidden by the dotfile rule.
@@ -188,7 +186,6 @@ pub struct PolicyBlob<'a> {
     keepalive_requests: u32,
     #[serde(borrow)]
     allowed_extensions: heapless::Vec<&'a str, BLOB_MAX_LIST>,
-    any_extension: bool,
     #[serde(borrow)]
     index_files: heapless::Vec<&'a str, BLOB_MAX_LIST>,
     deny_dotfiles: bool,
@@ -214,7 +211,6 @@ impl<'a> PolicyBlob<'a> {
             keepalive_timeout_ms: policy.keepalive_timeout_ms,
             keepalive_requests: policy.keepalive_requests,
             allowed_extensions: heapless::Vec::from_slice(policy.allowed_extensions).ok()?,
-            any_extension: policy.any_extension,
             index_files: heapless::Vec::from_slice(policy.index_files).ok()?,
             deny_dotfiles: policy.deny_dotfiles,
             dotfile_exceptions: heapless::Vec::from_slice(policy.dotfile_exceptions).ok()?,
@@ -231,7 +227,6 @@ impl<'a> PolicyBlob<'a> {
             keepalive_timeout_ms: self.keepalive_timeout_ms,
             keepalive_requests: self.keepalive_requests,
             allowed_extensions: &self.allowed_extensions,
-            any_extension: self.any_extension,
             index_files: &self.index_files,
             deny_dotfiles: self.deny_dotfiles,
             dotfile_exceptions: &self.dotfile_exceptions,
@@ -270,7 +265,7 @@ mod tests {
         assert!(!p.serves_extension("a/b.exe"));
         assert!(!p.serves_extension("Makefile"));
         let any = Policy {
-            any_extension: true,
+            allowed_extensions: &["*"],
             ..Policy::DEFAULT
         };
         assert!(any.serves_extension("Makefile"));

@@ -126,7 +126,8 @@ pub struct Response<R> {
     pub body_len: u64,
     /// The response says `Connection: keep-alive`.
     pub keep_alive: bool,
-    /// The file the [`Segment::Resource`] segments read from.
+    /// The file chosen for the request (the [`Segment::Resource`] segments read from it);
+    /// `None` when no file was.
     pub resource: Option<R>,
     /// The head first, then the body's pieces.
     pub segments: Vec<Segment, MAX_SEGMENTS>,
@@ -513,16 +514,14 @@ impl FileFields<'_> {
 }
 
 impl Response<()> {
+    /// The response to a request for `resource`: it carries the resource whatever the status,
+    /// so a caller can tell which file was chosen (and keep it open while its bytes go out).
     fn with_resource<R>(self, resource: R) -> Response<R> {
-        let keeps = self
-            .segments
-            .iter()
-            .any(|s| matches!(s, Segment::Resource { .. }));
         Response {
             status: self.status,
             body_len: self.body_len,
             keep_alive: self.keep_alive,
-            resource: keeps.then_some(resource),
+            resource: Some(resource),
             segments: self.segments,
             fault: self.fault,
         }

@@ -16,7 +16,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use staticd_core::conn::Connection;
 use staticd_core::date::{HttpDate, clf_date};
-use staticd_core::policy::{HeaderRule, Policy};
+use staticd_core::policy::Policy;
 use staticd_core::respond::{Now, Response};
 use staticd_core::status::StatusCode;
 
@@ -24,6 +24,7 @@ use crate::config::Settings;
 use crate::conn::{Conn, LinePool, Next};
 use crate::files::{FileCache, Served, VersionTable};
 use crate::log::{self, AccessBatch, AccessLine, ErrorLog};
+use crate::policy::PolicyLists;
 use crate::timers::DeadlineQueue;
 use crate::{listen, signals, systemd};
 
@@ -447,49 +448,8 @@ fn worker(
         return;
     }
     let server = &settings.config.server;
-    let files_config = &settings.config.files;
-    let extensions: Vec<&str> = files_config
-        .allowed_extensions
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
-    let index_files: Vec<&str> = files_config
-        .index_files
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
-    let exceptions: Vec<&str> = files_config
-        .dotfile_exceptions
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
-    let rules: Vec<HeaderRule<'_>> = settings
-        .config
-        .rules
-        .iter()
-        .map(|rule| HeaderRule {
-            pattern: rule.pattern.as_str(),
-            cache_control: rule.cache_control.as_ref().map(|c| c.as_str()),
-            headers: rule
-                .headers
-                .iter()
-                .map(|(name, value)| (name.as_str(), value.as_str()))
-                .collect(),
-        })
-        .collect();
-    let policy = Policy {
-        server_name: &server.server_name,
-        max_request_bytes: server.max_request_bytes,
-        header_timeout_ms: server.header_timeout.as_millis(),
-        keepalive_timeout_ms: server.keepalive_timeout.as_millis(),
-        keepalive_requests: server.keepalive_requests,
-        allowed_extensions: &extensions,
-        any_extension: false,
-        index_files: &index_files,
-        deny_dotfiles: files_config.deny_dotfiles,
-        dotfile_exceptions: &exceptions,
-        rules: &rules,
-    };
+    let lists = PolicyLists::new(settings);
+    let policy = lists.policy();
     let max_request_bytes = server.max_request_bytes as usize;
     let ms = |s: staticd_core::config::Seconds| u64::from(s.as_millis());
     let ctx = Ctx {

@@ -57,9 +57,9 @@ impl ErrorLog {
     }
 }
 
-#[cfg(test)]
 impl ErrorLog {
-    /// An error log whose lines go to the returned receiver instead of a log thread.
+    /// An error log whose lines go to the returned receiver instead of a log thread (tests, and
+    /// `staticd check`, which prints them itself).
     pub fn capture() -> (ErrorLog, CapturedErrors) {
         let (tx, rx) = mpsc::channel();
         (ErrorLog { tx }, CapturedErrors(rx))
@@ -67,10 +67,8 @@ impl ErrorLog {
 }
 
 /// The lines of an [`ErrorLog::capture`].
-#[cfg(test)]
 pub struct CapturedErrors(Receiver<LogMsg>);
 
-#[cfg(test)]
 impl CapturedErrors {
     /// The error lines queued so far.
     pub fn lines(&self) -> Vec<String> {

@@ -15,6 +15,7 @@ mod engine;
 mod files;
 mod listen;
 mod log;
+mod policy;
 mod signals;
 mod systemd;
 mod timers;

@@ -15,8 +15,23 @@ use staticd_core::config::Symlinks;
 use staticd_core::mime::extension_allowed;
 use staticd_core::path::{PathError, hidden_segment, resolve_target};
 
+use staticd_core::date::HttpDate;
+use staticd_core::parse::{Header, ParserConfig, Status, parse_request};
+use staticd_core::policy::Policy;
+use staticd_core::respond::{Now, Site, respond};
+use staticd_core::status::StatusCode;
+
 use crate::config::Settings;
-use crate::files::{Body, FileCache, FileVersion, Lookup};
+use crate::files::{Body, FileCache, FileVersion, Served};
+use crate::log::{CapturedErrors, ErrorLog};
+
+/// The core's answer to a GET of a path, as far as the walk needs it.
+enum Lookup {
+    File(Arc<FileVersion>),
+    Redirect,
+    NotFound,
+    Forbidden,
+}
 
 /// The server's answer to a GET of one path, as far as a link checker cares.
 #[derive(Debug, Clone)]
@@ -64,6 +79,8 @@ pub struct Refusal {
 /// The server's view of one root, with answers remembered per target.
 pub struct Server {
     files: FileCache,
+    /// What the file source reported (read failures), printed when the check ends.
+    errors: CapturedErrors,
     root: PathBuf,
     deny_dotfiles: bool,
     dotfile_exceptions: Vec<String>,
@@ -77,9 +94,11 @@ pub struct Server {
 
 impl Server {
     pub fn new(settings: &Settings) -> Self {
+        let (error_log, errors) = ErrorLog::capture();
         let files = &settings.config.files;
         Self {
-            files: FileCache::new(&settings.config, &settings.root, Arc::default()),
+            files: FileCache::new(&settings.config, &settings.root, Arc::default(), error_log),
+            errors,
             root: settings.root.clone(),
             deny_dotfiles: files.deny_dotfiles,
             dotfile_exceptions: files
@@ -134,16 +153,17 @@ impl Server {
                 detail: "a path segment starts with '.' and files.deny_dotfiles is on".into(),
             });
         }
-        let mut lookup = self.files.lookup(&rel, trailing_slash, 0);
+        let mut lookup = self.lookup(&rel, trailing_slash);
         if matches!(lookup, Lookup::Redirect) {
             trailing_slash = true;
-            lookup = self.files.lookup(&rel, trailing_slash, 0);
+            lookup = self.lookup(&rel, trailing_slash);
         }
         match lookup {
-            Lookup::File(version) => Answer::File {
-                served: self.served_name(&rel, trailing_slash),
-                kind: ContentKind::of(&version),
-            },
+            Lookup::File(_) => {
+                let served = self.served_name(&rel, trailing_slash);
+                let kind = ContentKind::of(&served);
+                Answer::File { served, kind }
+            }
             Lookup::Redirect | Lookup::NotFound => {
                 Answer::Refused(self.explain_missing(&rel, trailing_slash))
             }
@@ -164,9 +184,63 @@ impl Server {
     /// The body the server sends for the file at `served` (as [`Answer::File`] named it), as text
     /// (invalid UTF-8 replaced); empty if it can no longer be read.
     pub fn text(&mut self, served: &str) -> String {
-        match self.files.lookup(served, false, 0) {
+        match self.lookup(served, false) {
             Lookup::File(version) => text_of(&version),
             _ => String::new(),
+        }
+    }
+
+    /// The core's decision for `GET /rel` (with `/` after it when `trailing_slash`), made by the
+    /// same function the server calls, over the same file source.
+    fn lookup(&mut self, rel: &str, trailing_slash: bool) -> Lookup {
+        let mut target = String::with_capacity(rel.len() + 2);
+        for segment in rel.split('/').filter(|s| !s.is_empty()) {
+            target.push('/');
+            target.extend(percent_encoding::utf8_percent_encode(segment, SEGMENT));
+        }
+        if trailing_slash || target.is_empty() {
+            target.push('/');
+        }
+        let request = format!("GET {target} HTTP/1.1\r\nHost: check\r\n\r\n");
+        let mut fields = [Header::EMPTY; 4];
+        let parser = ParserConfig {
+            max_head_bytes: request.len(),
+        };
+        let Ok(Status::Complete((_, req))) =
+            parse_request(&parser, request.as_bytes(), &mut fields)
+        else {
+            return Lookup::NotFound;
+        };
+        let extensions: Vec<&str> = self.allowed_extensions.iter().map(String::as_str).collect();
+        let index_files: Vec<&str> = self.index_files.iter().map(String::as_str).collect();
+        let exceptions: Vec<&str> = self.dotfile_exceptions.iter().map(String::as_str).collect();
+        let policy = Policy {
+            allowed_extensions: &extensions,
+            index_files: &index_files,
+            deny_dotfiles: self.deny_dotfiles,
+            dotfile_exceptions: &exceptions,
+            max_request_bytes: u32::try_from(self.path_buf.len()).unwrap_or(u32::MAX),
+            ..Policy::DEFAULT
+        };
+        let mut path_buf = vec![0u8; self.path_buf.len() + 256];
+        let mut site = Site {
+            policy: &policy,
+            source: &mut self.files,
+            path_buf: &mut path_buf,
+        };
+        let date = HttpDate::from_unix(0);
+        let now = Now {
+            ms: 0,
+            unix_secs: u64::MAX,
+            date: &date,
+        };
+        let mut sink = Vec::new();
+        let response = respond(&req, true, &now, &mut site, &mut sink);
+        match (response.status, response.resource) {
+            (StatusCode::OK, Some(Served(version))) => Lookup::File(version),
+            (StatusCode::MOVED_PERMANENTLY, _) => Lookup::Redirect,
+            (StatusCode::FORBIDDEN | StatusCode::INTERNAL_SERVER_ERROR, _) => Lookup::Forbidden,
+            _ => Lookup::NotFound,
         }
     }
 
@@ -182,7 +256,7 @@ impl Server {
         }
         for index in self.index_files.clone() {
             let candidate = join(rel, &index);
-            if matches!(self.files.lookup(&candidate, false, 0), Lookup::File(_)) {
+            if matches!(self.lookup(&candidate, false), Lookup::File(_)) {
                 return candidate;
             }
         }
@@ -360,8 +434,13 @@ pub enum ContentKind {
 }
 
 impl ContentKind {
-    fn of(version: &FileVersion) -> Self {
-        let media_type = version.content_type.split(';').next().unwrap_or("").trim();
+    /// By the Content-Type the server sends for the served path (the core's table).
+    fn of(served: &str) -> Self {
+        let media_type = staticd_core::mime::mime_for_path(served)
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim();
         match media_type {
             "text/html" => ContentKind::Html,
             "text/css" => ContentKind::Css,
@@ -416,4 +495,12 @@ fn bad_target(e: PathError) -> Answer {
         status: e.status().as_u16(),
         detail: format!("the server refuses the request-target: {e}"),
     })
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        for line in self.errors.lines() {
+            eprintln!("staticd check: {line}");
+        }
+    }
 }

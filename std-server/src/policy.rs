@@ -1,0 +1,66 @@
+//! The settings as the core's serving [`Policy`]: the lists it borrows, built once from the
+//! loaded settings by every worker and by `staticd check`, so both apply the same rules.
+
+use staticd_core::policy::{HeaderRule, Policy};
+
+use crate::config::Settings;
+
+/// The borrowed lists behind a [`Policy`].
+pub struct PolicyLists<'s> {
+    settings: &'s Settings,
+    extensions: Vec<&'s str>,
+    index_files: Vec<&'s str>,
+    dotfile_exceptions: Vec<&'s str>,
+    rules: Vec<HeaderRule<'s>>,
+}
+
+impl<'s> PolicyLists<'s> {
+    pub fn new(settings: &'s Settings) -> Self {
+        let files = &settings.config.files;
+        Self {
+            settings,
+            extensions: files
+                .allowed_extensions
+                .iter()
+                .map(|s| s.as_str())
+                .collect(),
+            index_files: files.index_files.iter().map(|s| s.as_str()).collect(),
+            dotfile_exceptions: files
+                .dotfile_exceptions
+                .iter()
+                .map(|s| s.as_str())
+                .collect(),
+            rules: settings
+                .config
+                .rules
+                .iter()
+                .map(|rule| HeaderRule {
+                    pattern: rule.pattern.as_str(),
+                    cache_control: rule.cache_control.as_ref().map(|c| c.as_str()),
+                    headers: rule
+                        .headers
+                        .iter()
+                        .map(|(name, value)| (name.as_str(), value.as_str()))
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The policy the core applies.
+    pub fn policy(&self) -> Policy<'_> {
+        let server = &self.settings.config.server;
+        Policy {
+            server_name: &server.server_name,
+            max_request_bytes: server.max_request_bytes,
+            header_timeout_ms: server.header_timeout.as_millis(),
+            keepalive_timeout_ms: server.keepalive_timeout.as_millis(),
+            keepalive_requests: server.keepalive_requests,
+            allowed_extensions: &self.extensions,
+            index_files: &self.index_files,
+            deny_dotfiles: self.settings.config.files.deny_dotfiles,
+            dotfile_exceptions: &self.dotfile_exceptions,
+            rules: &self.rules,
+        }
+    }
+}
