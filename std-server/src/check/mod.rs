@@ -46,7 +46,7 @@ use url::Url;
 use crate::config::{self, Overrides, Settings};
 use report::{External, Kind, Problem, Report};
 use resolve::Target;
-use serve::{Answer, ContentKind, Reason, Server};
+use serve::{Answer, ContentKind, Server};
 
 /// Check a site's links against what staticd would serve, without serving it.
 ///
@@ -136,34 +136,60 @@ fn check(settings: &Settings) -> Report {
         .iter()
         .map(|s| s.as_str())
         .collect();
-    let mut server = Server::new(settings);
-    let served = walk::served_files(&mut server, files_config.deny_dotfiles, &exceptions);
-
-    let mut report = Report {
-        root: settings.root.display().to_string(),
-        ..Report::default()
+    let mut checker = Checker {
+        server: Server::new(settings),
+        anchors: HashMap::new(),
+        reached: HashSet::new(),
+        report: Report {
+            root: settings.root.display().to_string(),
+            ..Report::default()
+        },
     };
-    report.counts.files = served.len();
-    let mut anchors: HashMap<String, HashSet<String>> = HashMap::new();
-    let mut documents = Vec::new();
-    for file in &served {
-        let page_url = resolve::url_of(&file.rel);
-        match file.kind {
+    let served = walk::served_files(&mut checker.server, files_config.deny_dotfiles, &exceptions);
+    checker.report.counts.files = served.len();
+    // Every page is read before any reference is followed, so fragments find their targets.
+    let documents: Vec<Document> = served
+        .iter()
+        .filter_map(|file| checker.read(&file.rel, file.kind))
+        .collect();
+    for doc in &documents {
+        for reference in &doc.refs {
+            checker.follow(doc, reference);
+        }
+    }
+    checker.finish(&served)
+}
+
+/// What a check has learned so far.
+struct Checker {
+    server: Server,
+    /// The `id`s and `<a name>`s of each page read, by its path.
+    anchors: HashMap<String, HashSet<String>>,
+    /// Served files some other document's reference reaches.
+    reached: HashSet<String>,
+    report: Report,
+}
+
+impl Checker {
+    /// Reads a served page or stylesheet; other files hold no references.
+    fn read(&mut self, rel: &str, kind: ContentKind) -> Option<Document> {
+        let url = resolve::url_of(rel);
+        match kind {
             ContentKind::Html => {
-                report.counts.pages += 1;
-                let page = html::parse(&server.text(&file.rel));
+                self.report.counts.pages += 1;
+                let page = html::parse(&self.server.text(rel));
                 let base =
-                    resolve::base_url(&page_url, page.base.as_ref().map(|(href, _)| href.as_str()));
-                anchors.insert(file.rel.clone(), page.anchors);
-                documents.push(Document {
-                    rel: file.rel.clone(),
+                    resolve::base_url(&url, page.base.as_ref().map(|(href, _)| href.as_str()));
+                self.anchors.insert(rel.to_owned(), page.anchors);
+                Some(Document {
+                    rel: rel.to_owned(),
                     base,
                     refs: page.refs,
-                });
+                })
             }
             ContentKind::Css => {
-                report.counts.stylesheets += 1;
-                let refs = css::references(&server.text(&file.rel), 1)
+                self.report.counts.stylesheets += 1;
+                let refs = css::references(&self.server.text(rel), 1)
                     .into_iter()
                     .map(|r| html::HtmlRef {
                         line: r.line,
@@ -171,120 +197,112 @@ fn check(settings: &Settings) -> Report {
                         url: r.url,
                     })
                     .collect();
-                documents.push(Document {
-                    rel: file.rel.clone(),
-                    base: page_url,
+                Some(Document {
+                    rel: rel.to_owned(),
+                    base: url,
                     refs,
-                });
+                })
             }
-            ContentKind::Other => {}
+            ContentKind::Other => None,
         }
     }
 
-    let mut reached: HashSet<String> = HashSet::new();
-    for doc in &documents {
-        for reference in &doc.refs {
-            report.counts.references += 1;
-            let problem = |kind: Kind, target: &str, status: u16, message: String| Problem {
-                kind,
-                file: doc.rel.clone(),
-                line: reference.line,
-                source: reference.source.clone(),
-                reference: reference.url.clone(),
-                target: target.to_owned(),
-                status,
-                message,
-            };
-            let (path, fragment, above_root) = match resolve::resolve(&doc.base, &reference.url) {
-                Target::External(url) => {
-                    report.external.push(External {
-                        file: doc.rel.clone(),
-                        line: reference.line,
-                        url,
-                    });
-                    continue;
-                }
-                Target::Inline => continue,
-                Target::Local {
-                    path,
-                    fragment,
-                    above_root,
-                } => (path, fragment, above_root),
-            };
-            let answer = server.get(&path);
-            if let Answer::File { served, .. } = &answer
-                && *served != doc.rel
-            {
-                // A link from a page to itself does not make it linked.
-                reached.insert(served.clone());
-            }
-            if above_root {
-                let climb = "its '..' segments climb above the site's root; a browser stops at the root, a disk or a sub-path does not";
-                report.problems.push(match &answer {
-                    Answer::File { .. } => problem(Kind::AboveRoot, &path, 200, climb.into()),
-                    Answer::Refused(refusal) => problem(
-                        Kind::AboveRoot,
-                        &path,
-                        refusal.status,
-                        format!("{climb}; where it lands: {}", refusal.detail),
-                    ),
+    /// Resolves one reference as a browser would and asks the server for it.
+    fn follow(&mut self, doc: &Document, reference: &html::HtmlRef) {
+        self.report.counts.references += 1;
+        let (path, fragment, above_root) = match resolve::resolve(&doc.base, &reference.url) {
+            Target::External(url) => {
+                self.report.external.push(External {
+                    file: doc.rel.clone(),
+                    line: reference.line,
+                    url,
                 });
-                continue;
+                return;
             }
-            match answer {
-                Answer::File { served, kind } => {
-                    let Some(fragment) = fragment else { continue };
-                    if !fragment_checked(&fragment) || kind != ContentKind::Html {
-                        continue;
-                    }
-                    let ids = anchors.entry(served.clone()).or_insert_with(|| {
-                        // A page reached by another name (a link inside the root) than the walk's.
-                        html::parse(&server.text(&served)).anchors
-                    });
-                    let decoded = resolve::decoded_fragment(&fragment);
-                    if !ids.contains(&fragment) && !ids.contains(&decoded) {
-                        report.problems.push(problem(
-                            Kind::Fragment,
-                            &path,
-                            200,
-                            format!("{served} has no id or <a name> \"{decoded}\""),
-                        ));
-                    }
+            Target::Inline => return,
+            Target::Local {
+                path,
+                fragment,
+                above_root,
+            } => (path, fragment, above_root),
+        };
+        let problem = |kind: Kind, status: u16, message: String| Problem {
+            kind,
+            file: doc.rel.clone(),
+            line: reference.line,
+            source: reference.source.clone(),
+            reference: reference.url.clone(),
+            target: path.clone(),
+            status,
+            message,
+        };
+        let answer = self.server.get(&path);
+        if let Answer::File { served, .. } = &answer
+            && *served != doc.rel
+        {
+            // A link from a page to itself does not make it linked.
+            self.reached.insert(served.clone());
+        }
+        if above_root {
+            let climb = "its '..' segments climb above the site's root; a browser stops at the root, a disk or a sub-path does not";
+            self.report.problems.push(match &answer {
+                Answer::File { .. } => problem(Kind::AboveRoot, 200, climb.into()),
+                Answer::Refused(refusal) => problem(
+                    Kind::AboveRoot,
+                    refusal.status,
+                    format!("{climb}; where it lands: {}", refusal.detail),
+                ),
+            });
+            return;
+        }
+        match answer {
+            Answer::Refused(refusal) => {
+                let found = problem(refusal.kind, refusal.status, refusal.detail);
+                self.report.problems.push(found);
+            }
+            Answer::File { served, kind } => {
+                let Some(fragment) = fragment else { return };
+                if !fragment_checked(&fragment) || kind != ContentKind::Html {
+                    return;
                 }
-                Answer::Refused(refusal) => {
-                    let kind = match refusal.reason {
-                        Reason::Missing => Kind::Broken,
-                        Reason::CaseMismatch => Kind::CaseMismatch,
-                        Reason::NoIndex => Kind::NoIndex,
-                        Reason::Extension => Kind::Extension,
-                        Reason::Dotfile => Kind::Dotfile,
-                        Reason::OutsideRoot => Kind::OutsideRoot,
-                        Reason::Symlink => Kind::Symlink,
-                        Reason::Forbidden => Kind::Forbidden,
-                        Reason::BadTarget => Kind::BadTarget,
-                    };
-                    report
+                if !self.anchors.contains_key(&served) {
+                    // A page reached by another name (a link inside the root) than the walk's.
+                    let anchors = html::parse(&self.server.text(&served)).anchors;
+                    self.anchors.insert(served.clone(), anchors);
+                }
+                let decoded = resolve::decoded_fragment(&fragment);
+                let found = self
+                    .anchors
+                    .get(&served)
+                    .is_some_and(|ids| ids.contains(&fragment) || ids.contains(&decoded));
+                if !found {
+                    let message = format!("{served} has no id or <a name> \"{decoded}\"");
+                    self.report
                         .problems
-                        .push(problem(kind, &path, refusal.status, refusal.detail));
+                        .push(problem(Kind::Fragment, 200, message));
                 }
             }
         }
     }
 
-    // What a client asks for without a link: the home page, and the well-known names.
-    if let Answer::File { served, .. } = server.get("/") {
-        reached.insert(served);
+    /// The report, with the files nothing reached and the problems in file and line order.
+    fn finish(mut self, served: &[walk::ServedFile]) -> Report {
+        // What a client asks for without a link: the home page, and the well-known names.
+        if let Answer::File { served, .. } = self.server.get("/") {
+            self.reached.insert(served);
+        }
+        let mut report = self.report;
+        report.unreferenced = served
+            .iter()
+            .map(|f| f.rel.clone())
+            .filter(|rel| !self.reached.contains(rel) && !is_entry_point(rel))
+            .collect();
+        report
+            .problems
+            .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        report.counts.problems = report.problems.len();
+        report
     }
-    report.unreferenced = served
-        .iter()
-        .map(|f| f.rel.clone())
-        .filter(|rel| !reached.contains(rel) && !is_entry_point(rel))
-        .collect();
-    report
-        .problems
-        .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-    report.counts.problems = report.problems.len();
-    report
 }
 
 /// Files clients ask for by name, with no link: browsers (`favicon.ico`), crawlers

@@ -132,8 +132,7 @@ impl Report {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for p in &self.problems {
-            let _ = write!(
-                out,
+            let mut line = format!(
                 "{}:{}: {}: {} -> {}",
                 p.file,
                 p.line,
@@ -142,20 +141,21 @@ impl Report {
                 p.target
             );
             if p.status != 200 {
-                let _ = write!(out, " ({})", p.status);
+                let _ = write!(line, " ({})", p.status);
             }
-            let _ = writeln!(out, ": {}", p.message);
+            let _ = write!(line, ": {}", p.message);
+            push_line(&mut out, &line);
         }
         if !self.external.is_empty() {
-            let _ = writeln!(out, "\nExternal (listed, not fetched):");
+            out.push_str("\nExternal (listed, not fetched):\n");
             for e in &self.external {
-                let _ = writeln!(out, "  {}:{}: {}", e.file, e.line, e.url);
+                push_line(&mut out, &format!("  {}:{}: {}", e.file, e.line, e.url));
             }
         }
         if !self.unreferenced.is_empty() {
-            let _ = writeln!(out, "\nNothing links to (not an error):");
+            out.push_str("\nNothing links to (not an error):\n");
             for rel in &self.unreferenced {
-                let _ = writeln!(out, "  {rel}");
+                push_line(&mut out, &format!("  {rel}"));
             }
         }
         let c = &self.counts;
@@ -171,6 +171,19 @@ impl Report {
         };
         out
     }
+}
+
+/// Appends `line` and a newline, with control characters (a newline in a file name or inside an
+/// attribute value) escaped, so one finding stays one line.
+fn push_line(out: &mut String, line: &str) {
+    for c in line.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\n');
 }
 
 /// The reference as it was written: `<a href="x">`, `url(x)`, `@import "x"`.
@@ -226,6 +239,9 @@ mod tests {
         assert_eq!(json["problems"][0]["line"], 7);
         assert_eq!(json["counts"]["problems"], 1);
         assert_eq!(written("url()", "a.png"), "url(a.png)");
+        let mut out = String::new();
+        push_line(&mut out, "a\nb\tc\u{7}");
+        assert_eq!(out, "a\\nb\\tc\\u{7}\n");
         assert_eq!(written("@import", "a.css"), "@import \"a.css\"");
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! The verdict is never re-derived here: a target goes through the core's `resolve_target`, the
 //! dotfile test the responder applies before touching the disk (`hidden_segment`), and the
-//! server's own `FileCache::lookup` (symlink policy, index files, allowed extensions, regular
+//! core's own decision (`respond`, over the server's file cache: symlink policy, index files, allowed extensions, regular
 //! files only). So `staticd check` and `staticd` cannot disagree on what is served. Only when the
 //! server refuses does this module look again, to name the reason in the report.
 
@@ -15,6 +15,7 @@ use staticd_core::config::Symlinks;
 use staticd_core::mime::extension_allowed;
 use staticd_core::path::{PathError, hidden_segment, resolve_target};
 
+use super::report::Kind;
 use staticd_core::date::HttpDate;
 use staticd_core::parse::{Header, ParserConfig, Status, parse_request};
 use staticd_core::policy::Policy;
@@ -44,34 +45,11 @@ pub enum Answer {
     Refused(Refusal),
 }
 
-/// Why the server would not serve a path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Reason {
-    /// 404: nothing there.
-    Missing,
-    /// 404: nothing there, but the same path in other letter case is (a case-insensitive disk
-    /// would serve it).
-    CaseMismatch,
-    /// 404: a directory without any of the index files (there are no listings).
-    NoIndex,
-    /// 403: the extension is not in `files.allowed_extensions`.
-    Extension,
-    /// 404 (or 403 through a link): a segment starts with `.` under `files.deny_dotfiles`.
-    Dotfile,
-    /// 403: a symbolic link whose target is outside the root, under `"inside-root"`.
-    OutsideRoot,
-    /// 403: a symbolic link under `follow_symlinks = "never"`.
-    Symlink,
-    /// 403: not a regular file, or not readable.
-    Forbidden,
-    /// 400 or 414: the core refuses the request-target itself.
-    BadTarget,
-}
-
-/// A refusal: its reason, the status a client gets, and a sentence for the report.
+/// A refusal: which kind of problem it makes, the status a client gets, and a sentence for the
+/// report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    pub reason: Reason,
+    pub kind: Kind,
     pub status: u16,
     pub detail: String,
 }
@@ -148,7 +126,7 @@ impl Server {
         let mut trailing_slash = resolved.trailing_slash;
         if self.deny_dotfiles && hidden_segment(&rel, &self.exceptions()) {
             return Answer::Refused(Refusal {
-                reason: Reason::Dotfile,
+                kind: Kind::Dotfile,
                 status: 404,
                 detail: "a path segment starts with '.' and files.deny_dotfiles is on".into(),
             });
@@ -267,7 +245,7 @@ impl Server {
         let full = self.root.join(rel);
         if trailing_slash && full.is_dir() {
             return Refusal {
-                reason: Reason::NoIndex,
+                kind: Kind::NoIndex,
                 status: 404,
                 detail: format!(
                     "the directory has no {} (staticd has no listings)",
@@ -277,14 +255,14 @@ impl Server {
         }
         if trailing_slash && full.is_file() {
             return Refusal {
-                reason: Reason::Missing,
+                kind: Kind::Broken,
                 status: 404,
                 detail: "a file named as a directory (a '/' after it)".into(),
             };
         }
         if let Some(actual) = self.case_insensitive_match(rel) {
             return Refusal {
-                reason: Reason::CaseMismatch,
+                kind: Kind::CaseMismatch,
                 status: 404,
                 detail: format!(
                     "no such file; on disk it is spelled {actual} (a case-insensitive disk would serve it)"
@@ -292,7 +270,7 @@ impl Server {
             };
         }
         Refusal {
-            reason: Reason::Missing,
+            kind: Kind::Broken,
             status: 404,
             detail: "no such file".into(),
         }
@@ -318,7 +296,7 @@ impl Server {
             let ext = staticd_core::mime::extension(rel)
                 .map_or_else(|| "no extension".to_owned(), |e| format!(".{e}"));
             return Refusal {
-                reason: Reason::Extension,
+                kind: Kind::Extension,
                 status: 403,
                 detail: format!("{ext} is not in files.allowed_extensions"),
             };
@@ -332,7 +310,7 @@ impl Server {
             Err(e) => format!("cannot be read: {e}"),
         };
         Refusal {
-            reason: Reason::Forbidden,
+            kind: Kind::Forbidden,
             status: 403,
             detail,
         }
@@ -350,7 +328,7 @@ impl Server {
                     if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
                         let link = at.strip_prefix(&self.root).unwrap_or(&at);
                         return Some(Refusal {
-                            reason: Reason::Symlink,
+                            kind: Kind::Symlink,
                             status: 403,
                             detail: format!(
                                 "{} is a symbolic link and files.follow_symlinks is \"never\"",
@@ -365,7 +343,7 @@ impl Server {
                 let canonical = std::fs::canonicalize(&full).ok()?;
                 match canonical.strip_prefix(&self.root) {
                     Err(_) => Some(Refusal {
-                        reason: Reason::OutsideRoot,
+                        kind: Kind::OutsideRoot,
                         status: 403,
                         detail: format!(
                             "a symbolic link leads outside the root (to {}) and files.follow_symlinks is \"inside-root\"",
@@ -377,7 +355,7 @@ impl Server {
                             && hidden_segment(&inside.to_string_lossy(), &self.exceptions()) =>
                     {
                         Some(Refusal {
-                            reason: Reason::Dotfile,
+                            kind: Kind::Dotfile,
                             status: 403,
                             detail: format!(
                                 "a symbolic link leads to the dotfile {} and files.deny_dotfiles is on",
@@ -491,7 +469,7 @@ fn join(dir: &str, name: &str) -> String {
 
 fn bad_target(e: PathError) -> Answer {
     Answer::Refused(Refusal {
-        reason: Reason::BadTarget,
+        kind: Kind::BadTarget,
         status: e.status().as_u16(),
         detail: format!("the server refuses the request-target: {e}"),
     })
