@@ -151,7 +151,8 @@ impl PlantedSite {
         dir.write("site/docs/caf\u{e9}.html", b"<p>cafe</p>\n");
         dir.write(
             "site/blog/post.html",
-            b"<base href=\"/docs/\">\n<a href=\"guide.html#intro\">guide</a>\n",
+            b"<base href=\"/docs/\">\n<a href=\"guide.html#intro\">guide</a>\n\
+              <meta http-equiv=\"refresh\" content=\"30; url=caf%C3%A9.html\">\n",
         );
         // Only a link to itself: still nothing links to it.
         dir.write(
