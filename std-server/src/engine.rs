@@ -31,6 +31,9 @@ use crate::{listen, signals, systemd};
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 const FIRST_CONN: usize = 2;
+/// After a reload, the old workers stop accepting at once and stop (finishing what they hold)
+/// this much later.
+const RETIRE_DELAY: Duration = Duration::from_secs(1);
 /// In-flight responses get this long to finish after SIGTERM/SIGINT.
 const GRACE_PERIOD: Duration = Duration::from_secs(10);
 /// accept() out of descriptors: pause accepting on this worker for this long.
@@ -172,6 +175,8 @@ struct Shared {
     /// across workers.
     epoch: Instant,
     stop: AtomicBool,
+    /// Stop accepting; the stop follows (a reload's old workers).
+    retire: AtomicBool,
     connections: AtomicUsize,
     max_connections: usize,
 }
@@ -221,8 +226,12 @@ impl From<io::Error> for RunError {
 }
 
 /// Binds (or takes `passed`, the socket a service manager passed), prints the ready line, serves
-/// until SIGTERM/SIGINT, then stops gracefully.
-pub fn run(settings: Settings, passed: Option<std::net::TcpListener>) -> Result<(), RunError> {
+/// until SIGTERM/SIGINT, then stops gracefully; SIGHUP reloads the settings from `reload_from`.
+pub fn run(
+    settings: Settings,
+    passed: Option<std::net::TcpListener>,
+    reload_from: ReloadFrom,
+) -> Result<(), RunError> {
     let threads = settings.threads.max(1);
     let targets = log::open_targets(&settings.config.log)
         .map_err(|e| RunError::Startup(format!("{}: {e}", settings.source)))?;
@@ -268,56 +277,10 @@ pub fn run(settings: Settings, passed: Option<std::net::TcpListener>) -> Result<
     let signals = signals::register()?;
     install_panic_hook();
 
-    let shared = Arc::new(Shared {
-        epoch: Instant::now(),
-        stop: AtomicBool::new(false),
-        connections: AtomicUsize::new(0),
-        max_connections: settings.config.server.max_connections as usize,
-    });
     let settings = Arc::new(settings);
-    let versions = Arc::new(VersionTable::default());
-    let mut wakers = Vec::with_capacity(threads);
-    let mut workers = Vec::with_capacity(threads);
-    let mut polls = Vec::with_capacity(threads);
-    for _ in 0..threads {
-        let poll = Poll::new()?;
-        wakers.push(Arc::new(Waker::new(poll.registry(), WAKER)?));
-        polls.push(poll);
-    }
-
-    for (index, ((listener, poll), batch)) in
-        listeners.into_iter().zip(polls).zip(batches).enumerate()
-    {
-        let settings = Arc::clone(&settings);
-        let shared = Arc::clone(&shared);
-        let errors = errors.clone();
-        let versions = Arc::clone(&versions);
-        let handle = std::thread::Builder::new()
-            .name(format!("staticd-worker-{index}"))
-            .spawn(move || {
-                IN_WORKER.with(|w| w.set(true));
-                let listener = TcpListener::from_std(listener);
-                let files =
-                    FileCache::new(&settings.config, &settings.root, versions, errors.clone());
-                worker(poll, listener, &settings, &shared, batch, &errors, files);
-            })?;
-        workers.push(handle);
-    }
-
-    {
-        let shared = Arc::clone(&shared);
-        let wakers = wakers.clone();
-        let stop_errors = errors.clone();
-        signals::spawn(signals, errors.clone(), move || {
-            if let Err(e) = systemd::notify("STOPPING=1") {
-                stop_errors.error(format_args!("NOTIFY_SOCKET: cannot send STOPPING=1: {e}"));
-            }
-            shared.stop.store(true, Ordering::SeqCst);
-            for waker in &wakers {
-                let _ = waker.wake();
-            }
-        })?;
-    }
+    let mut current = Generation::start(&settings, &listeners, batches, &errors)?;
+    let (control_tx, control) = std::sync::mpsc::channel();
+    signals::spawn(signals, errors.clone(), control_tx)?;
 
     // Everything runs before the ready line: a test (or supervisor) that counts threads or
     // connects right after it sees the final process.
@@ -334,14 +297,193 @@ pub fn run(settings: Settings, passed: Option<std::net::TcpListener>) -> Result<
         settings.root.display()
     ));
 
-    for handle in workers {
-        if handle.join().is_err() {
-            errors.error("a worker thread ended with a panic");
+    let mut settings = settings;
+    let mut retiring = Vec::new();
+    // A closed channel (the signal thread gone) can only mean the process is ending: stop.
+    while let Ok(signals::Control::Reload) = control.recv() {
+        match reload(&settings, &reload_from) {
+            Ok(next) => {
+                let next = Arc::new(next);
+                let batches = logger.batches(threads);
+                match Generation::start(&next, &listeners, batches, &errors) {
+                    Ok(started) => {
+                        let old = std::mem::replace(&mut current, started);
+                        old.retire();
+                        retiring.push(old);
+                        errors.error(format_args!(
+                            "SIGHUP: {}: settings reloaded; new connections are served with \
+                             them, the previous ones finish with the old",
+                            next.source
+                        ));
+                        settings = next;
+                    }
+                    Err(e) => errors.error(format_args!(
+                        "SIGHUP: cannot start workers for the new settings ({e}); keeping the \
+                         current settings"
+                    )),
+                }
+            }
+            Err(why) => errors.error(format_args!("SIGHUP: {why}; keeping the current settings")),
         }
+        // Generations that finished their grace period are joined as they go.
+        let (done, still): (Vec<_>, Vec<_>) = retiring.into_iter().partition(Generation::finished);
+        for generation in done {
+            generation.join(&errors);
+        }
+        retiring = still;
+    }
+    if let Err(e) = systemd::notify("STOPPING=1") {
+        errors.error(format_args!("NOTIFY_SOCKET: cannot send STOPPING=1: {e}"));
+    }
+    // The workers close their clones as they stop: with these gone too, the port refuses new
+    // connections at once instead of queueing them until the process exits.
+    drop(listeners);
+    for generation in retiring.iter().chain([&current]) {
+        generation.stop();
+    }
+    for generation in retiring.into_iter().chain([current]) {
+        generation.join(&errors);
     }
     errors.error("stopped");
     logger.shutdown();
     Ok(())
+}
+
+/// Where a reload reads the settings from: the same file and command line as the start.
+#[derive(Debug, Clone)]
+pub struct ReloadFrom {
+    pub path: Option<std::path::PathBuf>,
+    pub overrides: crate::config::Overrides,
+}
+
+/// Reads and validates the settings again. Keys the running process cannot change without
+/// dropping connections (the address, the worker count, the log files) make the reload fail.
+fn reload(current: &Settings, from: &ReloadFrom) -> Result<Settings, String> {
+    let next =
+        crate::config::load(from.path.as_deref(), &from.overrides).map_err(|e| e.to_string())?;
+    let (now, new) = (&current.config, &next.config);
+    let fixed = [
+        ("server.host", now.server.host != new.server.host),
+        ("server.port", now.server.port != new.server.port),
+        ("server.threads", current.threads != next.threads),
+        ("log.access_log", now.log.access_log != new.log.access_log),
+        ("log.error_log", now.log.error_log != new.log.error_log),
+    ];
+    match fixed.iter().find(|(_, changed)| *changed) {
+        Some((key, _)) => Err(format!(
+            "{}: {key}: changing it takes a restart",
+            next.source
+        )),
+        None => Ok(next),
+    }
+}
+
+/// The workers serving with one version of the settings. A reload starts a new generation on
+/// clones of the same listening sockets, then stops the old one, which stops accepting and lets
+/// its in-flight responses finish: the sockets stay open throughout (run() holds the originals),
+/// so no connection waiting in an accept queue is dropped.
+struct Generation {
+    shared: Arc<Shared>,
+    wakers: Vec<Arc<Waker>>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Generation {
+    fn start(
+        settings: &Arc<Settings>,
+        listeners: &[std::net::TcpListener],
+        batches: Vec<AccessBatch>,
+        errors: &ErrorLog,
+    ) -> io::Result<Generation> {
+        // Connections are counted per generation: while an old one finishes, the two together
+        // may hold up to twice max_connections for at most the grace period.
+        let shared = Arc::new(Shared {
+            epoch: Instant::now(),
+            stop: AtomicBool::new(false),
+            retire: AtomicBool::new(false),
+            connections: AtomicUsize::new(0),
+            max_connections: settings.config.server.max_connections as usize,
+        });
+        let versions = Arc::new(VersionTable::default());
+        let mut wakers = Vec::with_capacity(listeners.len());
+        let mut polls = Vec::with_capacity(listeners.len());
+        let mut clones = Vec::with_capacity(listeners.len());
+        for listener in listeners {
+            let poll = Poll::new()?;
+            wakers.push(Arc::new(Waker::new(poll.registry(), WAKER)?));
+            polls.push(poll);
+            clones.push(listener.try_clone()?);
+        }
+        let mut workers = Vec::with_capacity(listeners.len());
+        for (index, ((listener, poll), batch)) in
+            clones.into_iter().zip(polls).zip(batches).enumerate()
+        {
+            let settings = Arc::clone(settings);
+            let shared = Arc::clone(&shared);
+            let errors = errors.clone();
+            let versions = Arc::clone(&versions);
+            let handle = std::thread::Builder::new()
+                .name(format!("staticd-worker-{index}"))
+                .spawn(move || {
+                    IN_WORKER.with(|w| w.set(true));
+                    let listener = TcpListener::from_std(listener);
+                    let files =
+                        FileCache::new(&settings.config, &settings.root, versions, errors.clone());
+                    worker(poll, listener, &settings, &shared, batch, &errors, files);
+                })?;
+            workers.push(handle);
+        }
+        Ok(Generation {
+            shared,
+            wakers,
+            workers,
+        })
+    }
+
+    /// Asks every worker to stop accepting and finish (the graceful stop).
+    fn stop(&self) {
+        raise(&self.wakers, &self.shared.stop);
+    }
+
+    /// Retires the generation a reload replaced: its workers stop accepting at once, and stop
+    /// [`RETIRE_DELAY`] later. A client that connected just before the reload may be accepted by
+    /// an old worker and send its request a moment later; stopping at once would close that
+    /// connection unanswered, as a stop does with a connection that has sent nothing yet.
+    fn retire(&self) {
+        raise(&self.wakers, &self.shared.retire);
+        let (shared, wakers) = (Arc::clone(&self.shared), self.wakers.clone());
+        let stopper = std::thread::Builder::new()
+            .name("staticd-retire".into())
+            .spawn(move || {
+                std::thread::sleep(RETIRE_DELAY);
+                raise(&wakers, &shared.stop);
+            });
+        if stopper.is_err() {
+            self.stop();
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.workers
+            .iter()
+            .all(std::thread::JoinHandle::is_finished)
+    }
+
+    fn join(self, errors: &ErrorLog) {
+        for handle in self.workers {
+            if handle.join().is_err() {
+                errors.error("a worker thread ended with a panic");
+            }
+        }
+    }
+}
+
+/// Sets a generation's `flag` and wakes its workers to see it.
+fn raise(wakers: &[Arc<Waker>], flag: &AtomicBool) {
+    flag.store(true, Ordering::SeqCst);
+    for waker in wakers {
+        let _ = waker.wake();
+    }
 }
 
 /// Descriptors the process holds besides its connections: per worker a listener, a poller and a
@@ -517,6 +659,8 @@ impl Worker<'_> {
                     WAKER => {
                         if self.shared.stop.load(Ordering::SeqCst) && !self.ctx.stopping {
                             self.begin_stop();
+                        } else if self.shared.retire.load(Ordering::SeqCst) {
+                            self.stop_accepting();
                         }
                     }
                     Token(token) => {
@@ -783,12 +927,18 @@ impl Worker<'_> {
         }
     }
 
-    fn begin_stop(&mut self) {
-        self.ctx.stopping = true;
-        self.grace_deadline = Some(self.ctx.now_ms + GRACE_PERIOD.as_millis() as u64);
+    /// Leaves accepting to others (a reload's new workers): the connections already accepted
+    /// are served as usual until the stop.
+    fn stop_accepting(&mut self) {
         if let Some(mut listener) = self.listener.take() {
             let _ = self.poll.registry().deregister(&mut listener);
         }
+    }
+
+    fn begin_stop(&mut self) {
+        self.ctx.stopping = true;
+        self.grace_deadline = Some(self.ctx.now_ms + GRACE_PERIOD.as_millis() as u64);
+        self.stop_accepting();
         let tokens: Vec<usize> = (0..self.conns.slots.len())
             .filter(|&i| self.conns.slots[i].is_some())
             .map(|i| i + FIRST_CONN)

@@ -35,6 +35,11 @@ enum LogMsg {
     Error(String),
     /// Reopen the log files (SIGUSR1).
     Reopen,
+    /// Where worker `worker`'s emptied buffers go back from now on.
+    Worker {
+        worker: usize,
+        back: SyncSender<Vec<u8>>,
+    },
     Shutdown,
 }
 
@@ -135,6 +140,25 @@ pub struct Logger {
 }
 
 impl Logger {
+    /// One access batch for each of `count` workers, numbered from 0. Workers started by a reload
+    /// take over the numbers of the ones they replace: emptied buffers go back to the newest
+    /// worker of a number (a retiring one just allocates the few it still needs).
+    pub fn batches(&self, count: usize) -> Vec<AccessBatch> {
+        (0..count)
+            .map(|worker| {
+                let (back, returned) = mpsc::sync_channel(RETURNED_BUFFERS);
+                let _ = self.tx.send(LogMsg::Worker { worker, back });
+                AccessBatch {
+                    worker,
+                    tx: self.tx.clone(),
+                    returned,
+                    buf: Vec::with_capacity(ACCESS_BUFFER_BYTES),
+                    oldest_ms: None,
+                }
+            })
+            .collect()
+    }
+
     /// Writes every line queued so far, flushes, and stops the thread.
     pub fn shutdown(mut self) {
         let _ = self.tx.send(LogMsg::Shutdown);
@@ -222,39 +246,24 @@ pub fn start(
 ) -> io::Result<(Logger, ErrorLog, Vec<AccessBatch>)> {
     let (tx, rx) = mpsc::channel();
     let errors = ErrorLog { tx: tx.clone() };
-    let mut batches = Vec::with_capacity(workers);
-    let mut returns = Vec::with_capacity(workers);
-    for worker in 0..workers {
-        let (back_tx, back_rx) = mpsc::sync_channel(RETURNED_BUFFERS);
-        returns.push(back_tx);
-        batches.push(AccessBatch {
-            worker,
-            tx: tx.clone(),
-            returned: back_rx,
-            buf: Vec::with_capacity(ACCESS_BUFFER_BYTES),
-            oldest_ms: None,
-        });
-    }
     let mut state = LogThread {
         access: BufWriter::with_capacity(ACCESS_BUFFER_BYTES, access.out),
         access_key: access.key,
         access_path: access.path,
         access_failed: false,
         error,
-        returns,
+        returns: Vec::new(),
         dirty_since: None,
     };
     let thread = std::thread::Builder::new()
         .name("staticd-log".into())
         .spawn(move || state.run(rx))?;
-    Ok((
-        Logger {
-            tx,
-            thread: Some(thread),
-        },
-        errors,
-        batches,
-    ))
+    let logger = Logger {
+        tx,
+        thread: Some(thread),
+    };
+    let batches = logger.batches(workers);
+    Ok((logger, errors, batches))
 }
 
 struct LogThread {
@@ -264,7 +273,7 @@ struct LogThread {
     /// The access log failed once and that was reported; later failures stay quiet.
     access_failed: bool,
     error: Target,
-    returns: Vec<SyncSender<Vec<u8>>>,
+    returns: Vec<Option<SyncSender<Vec<u8>>>>,
     dirty_since: Option<Instant>,
 }
 
@@ -307,13 +316,19 @@ impl LogThread {
                     self.dirty_since = Some(Instant::now());
                 }
                 batch.clear();
-                if let Some(back) = self.returns.get(worker) {
+                if let Some(Some(back)) = self.returns.get(worker) {
                     // A full return queue means the worker has spares: drop this one.
                     let _ = back.try_send(batch);
                 }
             }
             LogMsg::Error(line) => self.write_error(&line),
             LogMsg::Reopen => self.reopen(),
+            LogMsg::Worker { worker, back } => {
+                if self.returns.len() <= worker {
+                    self.returns.resize_with(worker + 1, || None);
+                }
+                self.returns[worker] = Some(back);
+            }
             LogMsg::Shutdown => {}
         }
     }

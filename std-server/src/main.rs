@@ -33,8 +33,9 @@ use clap::Parser;
 ///
 /// Once the socket listens, the first line on stdout is `staticd listening on http://HOST:PORT/`;
 /// the access log follows it on stdout unless `log.access_log` names a file. SIGTERM or SIGINT
-/// stops gracefully (in-flight responses finish, logs are flushed, exit status 0); SIGUSR1 reopens
-/// the log files. Exit status 2 with one line on stderr when it cannot start.
+/// stops gracefully (in-flight responses finish, logs are flushed, exit status 0); SIGHUP reloads
+/// the settings file; SIGUSR1 reopens the log files. Exit status 2 with one line on stderr when it
+/// cannot start.
 ///
 /// `staticd check [ROOT]` checks the links of a site instead of serving it (`staticd check --help`).
 #[derive(Parser, Debug)]
@@ -94,6 +95,10 @@ fn main() -> ExitCode {
         port: cli.port,
         root: cli.root.or(cli.dir),
     };
+    let reload_from = engine::ReloadFrom {
+        path: cli.config.clone(),
+        overrides: overrides.clone(),
+    };
     let settings = match config::load(cli.config.as_deref(), &overrides) {
         Ok(settings) => settings,
         Err(e) => {
@@ -113,7 +118,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    match engine::run(settings, passed) {
+    match engine::run(settings, passed, reload_from) {
         Ok(()) => ExitCode::SUCCESS,
         Err(engine::RunError::Startup(e)) => {
             eprintln!("staticd: {e}");

@@ -159,6 +159,13 @@ impl Sink<'_> {
                 push(wanted, value, line);
             }
         }
+        if name == "meta"
+            && attr("http-equiv").is_some_and(|(v, _)| v.eq_ignore_ascii_case("refresh"))
+            && let Some((content, line)) = attr("content")
+            && let Some(url) = refresh_url(content)
+        {
+            push("content", url, line);
+        }
         let srcset_attr = match name {
             "img" | "source" => Some("srcset"),
             "link" => Some("imagesrcset"),
@@ -306,6 +313,40 @@ pub fn srcset_urls(value: &str) -> Vec<&str> {
         }
         rest = &after[end..];
     }
+}
+
+/// The URL of a `<meta http-equiv="refresh">` content, by the "shared declarative refresh steps"
+/// of HTML §7.11.1: a time, then `;` or `,`, then an optional `url=`, then the URL, maybe quoted.
+/// `None` when the content only reloads the page.
+pub fn refresh_url(content: &str) -> Option<&str> {
+    let rest = content.trim_start_matches(is_ascii_whitespace);
+    let time_end = rest
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(rest.len());
+    if time_end == 0 {
+        return None;
+    }
+    let rest = rest[time_end..].trim_start_matches(is_ascii_whitespace);
+    let rest = rest
+        .strip_prefix([';', ','])
+        .unwrap_or(rest)
+        .trim_start_matches(is_ascii_whitespace);
+    let mut url = rest;
+    if let Some(prefix) = rest.get(..3)
+        && prefix.eq_ignore_ascii_case("url")
+    {
+        let after = rest[3..].trim_start_matches(is_ascii_whitespace);
+        if let Some(value) = after.strip_prefix('=') {
+            url = value.trim_start_matches(is_ascii_whitespace);
+        }
+    }
+    if let Some(quote) = url.chars().next().filter(|c| *c == '"' || *c == '\'') {
+        url = &url[1..];
+        if let Some(end) = url.find(quote) {
+            url = &url[..end];
+        }
+    }
+    (!url.trim_matches(is_ascii_whitespace).is_empty()).then_some(url)
 }
 
 /// The source split into lines the way the tokenizer counts them (CR LF, CR and LF each end one).
@@ -546,6 +587,24 @@ mod tests {
             }
         }
         assert!(longest > 100, "the generator makes documents");
+    }
+
+    #[test]
+    fn meta_refresh_targets() {
+        assert_eq!(refresh_url("0; url=/new/"), Some("/new/"));
+        assert_eq!(refresh_url("5;URL='next.html'"), Some("next.html"));
+        assert_eq!(
+            refresh_url(" 3 , url = \"a b.html\" trailing"),
+            Some("a b.html")
+        );
+        assert_eq!(refresh_url("0;other.html"), Some("other.html"));
+        assert_eq!(refresh_url("1.5"), None);
+        assert_eq!(refresh_url("url=x.html"), None);
+        assert_eq!(refresh_url("0; url="), None);
+        let page = parse(
+            "<meta http-equiv=Refresh content=\"0; url=moved.html\">\n<meta http-equiv=refresh content=30>",
+        );
+        assert_eq!(urls(&page), [(1, "<meta content>", "moved.html")]);
     }
 
     #[test]

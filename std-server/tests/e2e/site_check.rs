@@ -151,7 +151,8 @@ impl PlantedSite {
         dir.write("site/docs/caf\u{e9}.html", b"<p>cafe</p>\n");
         dir.write(
             "site/blog/post.html",
-            b"<base href=\"/docs/\">\n<a href=\"guide.html#intro\">guide</a>\n",
+            b"<base href=\"/docs/\">\n<a href=\"guide.html#intro\">guide</a>\n\
+              <meta http-equiv=\"refresh\" content=\"30; url=caf%C3%A9.html\">\n",
         );
         // Only a link to itself: still nothing links to it.
         dir.write(
@@ -322,6 +323,27 @@ fn the_settings_file_decides_what_is_served() {
     assert!(of_kind("extension").is_empty(), "{problems:?}");
     assert!(of_kind("dotfile").is_empty(), "{problems:?}");
     assert_eq!(of_kind("broken"), [4]);
+
+    // Under "always" the link out of the root is served like any file.
+    site.dir.write(
+        "always.toml",
+        b"[server]\nroot = \"site\"\n\n[files]\nfollow_symlinks = \"always\"\n",
+    );
+    let config = site.dir.path().join("always.toml");
+    let finished = check(
+        &["--config", config.to_str().unwrap(), "--format", "json"],
+        cwd.path(),
+    );
+    let kinds: Vec<String> = json_problems(&json(&finished))
+        .into_iter()
+        .map(|(kind, _, _)| kind)
+        .collect();
+    let want: Vec<&str> = PLANTED
+        .iter()
+        .map(|&(kind, _, _)| kind)
+        .filter(|&kind| kind != "outside-root")
+        .collect();
+    assert_eq!(kinds, want);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Signals and a graceful stop.
 
+mod reload;
 mod signals;
 mod stop;
 mod systemd;

@@ -1,6 +1,6 @@
 //! Signals a running staticd receives from an operator or a log rotator: none of them kills the
-//! process or loses a logged line. SIGUSR1 reopens the log files (the rotator's `postrotate`),
-//! SIGHUP is reported on the error log and ignored.
+//! process or loses a logged line. SIGUSR1 reopens the log files (the rotator's `postrotate`);
+//! SIGHUP reloads the settings (tests in reload.rs).
 
 use crate::common::*;
 use std::collections::HashMap;
