@@ -19,10 +19,12 @@
 #              glob, preconditions, ranges, Content-Range, multipart, head writer, SliceWriter,
 #              decimal, dates, status, Seconds, Config::default + Config::validate
 #   serde      the same, with the Config read from and written to postcard instead of defaulted
+#   server     the whole serving core a device runs: the blocking driver, the sans-IO Connection and
+#              the response decision over a StaticTable (and the 503 of a busy server)
 #   httparse   httparse::Request::parse, for scale
 #
-# "of which core code" is the core probe's .text minus the probe's own glue (the code that builds
-# inputs and consumes results: matching outcomes, black_box calls, stack buffers). The probe is
+# "of which core code" is the core (or server) probe's .text minus the probe's own glue (the code
+# that builds inputs and consumes results: matching outcomes, black_box calls, stack buffers). The probe is
 # rebuilt with debug info and every instruction is charged to the innermost function of its inline
 # chain: a staticd-core function (the core's), or the probe's source (glue). Compiler built-ins
 # (memcpy, 64-bit shifts, f64 compare) and library code outside any core function are the core's,
@@ -31,7 +33,7 @@
 # the core. It needs llvm-objdump and llvm-symbolizer; without them the row is left out.
 #
 # Usage: scripts/core-size.sh                 the table (adds the target with rustup if missing)
-#        scripts/core-size.sh --breakdown [parser|core|serde]
+#        scripts/core-size.sh --breakdown [parser|core|serde|server]
 #                                             where one probe's .text goes, by module and function
 #                                             (needs llvm-objdump and llvm-symbolizer)
 #        scripts/core-size.sh --lint          only the rustfmt and clippy checks of the probe
@@ -40,7 +42,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="$repo/target/core-size"
 probe="$repo/core/size-probe"
-kinds=(parser core serde httparse)
+kinds=(parser core serde server httparse)
 target=thumbv7em-none-eabihf
 
 if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
@@ -183,16 +185,20 @@ for probe_kind in "${kinds[@]}"; do
     rodata[$probe_kind]="$(section_size "$elf" .rodata)"
 done
 
-# The core's own code: the core probe minus its glue (see attribute). The debug-info build must
-# have the same .text as the one measured above, or the attribution is of another binary.
-if read -r total glue < <(attribute core --totals); then
-    if [[ "$total" != "${text[core]}" ]]; then
-        echo "debug-info probe has .text $total, not ${text[core]}: core-only figure skipped" >&2
-    else
-        text[core-only]=$((total - glue))
-        rodata[core-only]="${rodata[core]}"
+# The core's own code: the core and server probes minus their glue (see attribute). The
+# debug-info build must have the same .text as the one measured above, or the attribution is of
+# another binary.
+for probe_kind in core server; do
+    if read -r total glue < <(attribute "$probe_kind" --totals); then
+        if [[ "$total" != "${text[$probe_kind]}" ]]; then
+            echo "debug-info $probe_kind probe has .text $total, not ${text[$probe_kind]}:" \
+                "its core-only figure skipped" >&2
+        else
+            text[$probe_kind-only]=$((total - glue))
+            rodata[$probe_kind-only]="${rodata[$probe_kind]}"
+        fi
     fi
-fi
+done
 
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 
@@ -211,4 +217,8 @@ if [[ -n "${text[core-only]:-}" ]]; then
     row "  of which core code (probe glue out)" core-only
 fi
 row "whole core + postcard config (serde)" serde
+row "serving core (drive, conn, respond)" server
+if [[ -n "${text[server-only]:-}" ]]; then
+    row "  of which core code (probe glue out)" server-only
+fi
 row "httparse request parser, for scale" httparse

@@ -1,19 +1,23 @@
 //! Proof that the core allocates nothing per request: parsing a head, inspecting it, decoding a
-//! chunked body, and every function a device calls after that (path, policy, media type, rules,
-//! preconditions, ranges, multipart, dates, the head writer). A counting global allocator counts
-//! only on the thread and in the span being measured.
+//! chunked body, every function a device calls after that (path, policy, media type, rules,
+//! preconditions, ranges, multipart, dates, the head writer), and the whole serving core — the
+//! driver, the sans-IO connection and the response decision — over a keep-alive connection, its
+//! timeouts and its refusals. A counting global allocator counts only on the thread and in the span
+//! being measured.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use embedded_io::Write;
 use staticd_core::body::{ChunkedDecoder, Framing, inspect_request, keep_alive};
+use staticd_core::drive::{Clock, Record, serve};
 use staticd_core::parse::{Header, ParserConfig, Request, Status, parse_request};
 use staticd_core::range::write_unsatisfied_range;
 use staticd_core::write::decimal;
 use staticd_core::{
-    HttpDate, Multipart, Precondition, RangeOutcome, ResponseHead, SliceWriter, StatusCode,
-    Validators, clf_date, evaluate_preconditions, evaluate_range, extension_allowed, glob_match,
+    CloseReason, Connection, Event, HttpDate, Multipart, Now, Policy, Precondition, RangeOutcome,
+    Response, ResponseHead, Site, SliceWriter, StaticFile, StaticTable, StatusCode, Validators,
+    clf_date, evaluate_preconditions, evaluate_range, extension_allowed, glob_match,
     hidden_segment, mime_for_path, parse_http_date, resolve_target, write_header,
 };
 
@@ -281,4 +285,203 @@ fn every_per_request_function_allocates_nothing() {
         [200, 304, 304, 412, 206, 206, 416, 400, 400, 400, 400]
     );
     assert!(seen.iter().take(7).all(|s| s.3 > 100 && s.6 == 3));
+}
+
+/// The device's side of an in-memory link: requests handed out `chunk` bytes per read (as from a
+/// UART FIFO), responses into a fixed buffer.
+struct Link<'a> {
+    rx: &'a [u8],
+    chunk: usize,
+    tx: &'a mut [u8],
+    tx_len: usize,
+}
+
+impl embedded_io::ErrorType for Link<'_> {
+    type Error = embedded_io::ErrorKind;
+}
+
+impl embedded_io::Read for Link<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let n = self.chunk.min(buf.len()).min(self.rx.len());
+        let (now, later) = self.rx.split_at(n);
+        buf[..n].copy_from_slice(now);
+        self.rx = later;
+        Ok(n)
+    }
+}
+
+impl embedded_io::ReadReady for Link<'_> {
+    fn read_ready(&mut self) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+}
+
+impl embedded_io::Write for Link<'_> {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        let free = &mut self.tx[self.tx_len..];
+        let n = free.len().min(buf.len());
+        if n == 0 && !buf.is_empty() {
+            return Err(embedded_io::ErrorKind::WriteZero);
+        }
+        free[..n].copy_from_slice(&buf[..n]);
+        self.tx_len += n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+impl embedded_io::WriteReady for Link<'_> {
+    fn write_ready(&mut self) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+}
+
+/// A clock that moves one millisecond per reading.
+struct Ticks(u64);
+
+impl Clock for Ticks {
+    fn now(&mut self) -> (u64, u64) {
+        self.0 += 1;
+        (self.0, 1_795_741_323)
+    }
+}
+
+const PAGE_TEXT: &[u8] = b"<!doctype html><title>device</title><h1>Hello</h1>\n";
+const DATA_TEXT: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ\n";
+
+static SITE_FILES: [StaticFile; 2] = [
+    StaticFile {
+        path: "index.html",
+        body: PAGE_TEXT,
+        etag: "\"i-5f1a\"",
+        last_modified: 1_795_000_000,
+        content_type: "text/html; charset=utf-8",
+    },
+    StaticFile {
+        path: "data/readings.txt",
+        body: DATA_TEXT,
+        etag: "\"r-0b9e\"",
+        last_modified: 1_795_000_000,
+        content_type: "text/plain; charset=utf-8",
+    },
+];
+
+/// The whole serving core as a device runs it — the blocking driver stepping the sans-IO
+/// connection, which parses, decides (path, policy, preconditions, ranges) and writes each response
+/// — over one keep-alive connection of pipelined requests arriving 7 bytes at a time: a 200, a 304,
+/// a 206 with one range, a 206 multipart, a redirect, a 404, and a HEAD that closes.
+#[test]
+fn a_whole_connection_allocates_nothing() {
+    let requests = b"GET / HTTP/1.1\r\nHost: d\r\n\r\n\
+        GET /index.html HTTP/1.1\r\nHost: d\r\nIf-None-Match: \"i-5f1a\"\r\n\r\n\
+        GET /data/readings.txt HTTP/1.1\r\nHost: d\r\nRange: bytes=10-19\r\n\r\n\
+        GET /data/readings.txt HTTP/1.1\r\nHost: d\r\nRange: bytes=0-1,-2\r\n\r\n\
+        GET /data HTTP/1.1\r\nHost: d\r\n\r\n\
+        GET /missing.txt HTTP/1.1\r\nHost: d\r\n\r\n\
+        HEAD /index.html HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n";
+    let policy = Policy::DEFAULT;
+    let mut table = StaticTable::new(&SITE_FILES);
+    let mut path_buf = [0u8; 512];
+    let mut input = [0u8; 8192];
+    let mut output = [0u8; 1024];
+    let mut tx = [0u8; 8192];
+    let mut statuses = Vec::with_capacity(16);
+    let mut ended = None;
+
+    let count = allocations_in(|| {
+        let mut link = Link {
+            rx: requests,
+            chunk: 7,
+            tx: &mut tx,
+            tx_len: 0,
+        };
+        let mut site = Site {
+            policy: &policy,
+            source: &mut table,
+            path_buf: &mut path_buf,
+        };
+        let mut log = |record: &Record<'_>| statuses.push(record.status.as_u16());
+        ended = Some(serve(
+            &mut link,
+            &mut input,
+            &mut output,
+            &mut site,
+            &mut Ticks(0),
+            &mut log,
+            || {},
+        ));
+    });
+
+    assert_eq!(count, 0, "the serving core allocated");
+    assert_eq!(statuses, [200, 304, 206, 206, 301, 404, 200]);
+    assert!(
+        matches!(ended, Some(Ok(CloseReason::NotPersistent))),
+        "{ended:?}"
+    );
+    let sent = String::from_utf8_lossy(&tx);
+    assert!(
+        sent.contains("Content-Range: bytes 10-19/64\r\n\r\nabcdefghij"),
+        "{sent}"
+    );
+    assert!(
+        sent.contains("Content-Type: multipart/byteranges; boundary="),
+        "{sent}"
+    );
+    assert!(sent.contains("HTTP/1.1 304 Not Modified\r\n"), "{sent}");
+}
+
+/// The connection's other ends, called directly: a head that never completes gets its 408 when
+/// `header_timeout` passes, a client that sent nothing is closed silently, and a busy server turns
+/// a client away with 503.
+#[test]
+fn timeouts_and_refusals_allocate_nothing() {
+    let policy = Policy::DEFAULT;
+    let mut table = StaticTable::new(&SITE_FILES);
+    let mut path_buf = [0u8; 512];
+    let mut out = [0u8; 1024];
+    let mut input = *b"GET /index.html HTTP/1.1\r\nHost: d\r\n";
+    let mut outcomes = Vec::with_capacity(8);
+
+    let count = allocations_in(|| {
+        let date = HttpDate::from_unix(1_795_741_323);
+        let mut site = Site {
+            policy: &policy,
+            source: &mut table,
+            path_buf: &mut path_buf,
+        };
+        let mut sink = SliceWriter::new(&mut out);
+        let at = |ms| Now {
+            ms,
+            unix_secs: 1_795_741_323,
+            date: &date,
+        };
+
+        let mut slow = Connection::new(0, policy.header_timeout_ms);
+        let step = slow.poll(&mut input, &at(1), &mut site, &mut sink);
+        outcomes.push(matches!(step.event, Event::NeedInput));
+        let due = slow.deadline().unwrap_or(u64::MAX);
+        let timed_out = slow.on_timeout(&input, &at(due), &mut site, &mut sink);
+        outcomes.push(matches!(
+            timed_out.map(|step| step.event),
+            Some(Event::Respond { ref response, close: Some(_), .. })
+                if response.status == StatusCode::REQUEST_TIMEOUT
+        ));
+
+        let mut idle = Connection::new(0, policy.header_timeout_ms);
+        let due = idle.deadline().unwrap_or(u64::MAX);
+        let closed = idle.on_timeout(&[], &at(due), &mut site, &mut sink);
+        outcomes.push(matches!(
+            closed.map(|step| step.event),
+            Some(Event::Close(CloseReason::HeaderTimeout))
+        ));
+
+        let busy: Response<()> = Connection::refuse_busy("staticd", &at(0), &mut sink);
+        outcomes.push(busy.status == StatusCode::SERVICE_UNAVAILABLE);
+    });
+
+    assert_eq!(count, 0, "the connection allocated");
+    assert_eq!(outcomes, [true, true, true, true]);
 }

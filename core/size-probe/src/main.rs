@@ -7,6 +7,8 @@
 //! - `core`: every public function of the core (errors' `status()` and `as_str()` included, since a
 //!   device logs them), all writing through one writer type (a device has one transport);
 //! - `serde`: `core`, with the `Config` read from and written to postcard instead of defaulted;
+//! - `server`: the whole serving core a device runs per connection: the blocking driver, the
+//!   sans-IO connection and the response decision over a file table (and the 503 of a busy server);
 //! - `httparse`: httparse's request parser, for scale.
 //!
 //! The `Display`/`Debug` impls are not called: a device that formats through `core::fmt` pays for the
@@ -168,6 +170,137 @@ fn exercise() {
     #[cfg(not(feature = "serde"))]
     let _ = black_box(black_box(&Config::default()).validate());
 }
+
+/// The serving core as a device runs it: the blocking driver stepping the sans-IO connection,
+/// which parses and calls the response decision, over a file table and one transport type.
+#[cfg(feature = "server")]
+mod server {
+    use super::black_box;
+    use embedded_io::{ErrorKind, ErrorType, Read, ReadReady, Write, WriteReady};
+    use staticd_core::drive::{Clock, Record, serve};
+    use staticd_core::{
+        Connection, HttpDate, Now, Policy, Site, SliceWriter, StaticFile, StaticTable,
+    };
+
+    static FILES: [StaticFile; 2] = [
+        StaticFile {
+            path: "index.html",
+            body: b"<!doctype html><title>device</title><h1>Hello</h1>\n",
+            etag: "\"i-5f1a\"",
+            last_modified: 1_795_000_000,
+            content_type: "text/html; charset=utf-8",
+        },
+        StaticFile {
+            path: "assets/app.js",
+            body: b"console.log('device');\n",
+            etag: "\"a-77c2\"",
+            last_modified: 1_795_000_000,
+            content_type: "text/javascript; charset=utf-8",
+        },
+    ];
+
+    /// The transport: reads hand out opaque bytes, writes are consumed opaquely.
+    struct Link<'a> {
+        rx: &'a [u8],
+    }
+
+    impl ErrorType for Link<'_> {
+        type Error = ErrorKind;
+    }
+
+    impl Read for Link<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
+            let n = buf.len().min(self.rx.len());
+            let (now, later) = self.rx.split_at(n);
+            if let Some(to) = buf.get_mut(..n) {
+                to.copy_from_slice(now);
+            }
+            self.rx = black_box(later);
+            Ok(n)
+        }
+    }
+
+    impl ReadReady for Link<'_> {
+        fn read_ready(&mut self) -> Result<bool, ErrorKind> {
+            Ok(black_box(true))
+        }
+    }
+
+    impl Write for Link<'_> {
+        fn write(&mut self, buf: &[u8]) -> Result<usize, ErrorKind> {
+            black_box(buf);
+            Ok(black_box(buf.len()))
+        }
+
+        fn flush(&mut self) -> Result<(), ErrorKind> {
+            Ok(())
+        }
+    }
+
+    impl WriteReady for Link<'_> {
+        fn write_ready(&mut self) -> Result<bool, ErrorKind> {
+            Ok(black_box(true))
+        }
+    }
+
+    struct Ticks;
+
+    impl Clock for Ticks {
+        fn now(&mut self) -> (u64, u64) {
+            black_box((0, 1_795_741_323))
+        }
+    }
+
+    pub fn exercise() {
+        let policy: Policy<'_> = black_box(Policy::DEFAULT);
+        let mut table = StaticTable::new(black_box(&FILES));
+        let mut path_buf = [0u8; 512];
+        let mut input = [0u8; 8192];
+        let mut output = [0u8; 1024];
+        let mut site = Site {
+            policy: &policy,
+            source: &mut table,
+            path_buf: &mut path_buf,
+        };
+        let mut link = Link {
+            rx: black_box(super::REQUEST),
+        };
+        let mut log = |record: &Record<'_>| {
+            black_box((
+                record.status,
+                record.body_len,
+                record.exchange,
+                record.fault,
+            ));
+        };
+        let ended = serve(
+            &mut link,
+            &mut input,
+            &mut output,
+            &mut site,
+            &mut Ticks,
+            &mut log,
+            || {},
+        );
+        black_box(&ended);
+
+        // Too many connections: a device turns the next one away with 503.
+        let date = HttpDate::from_unix(black_box(1_795_741_323));
+        let now = Now {
+            ms: black_box(0),
+            unix_secs: black_box(1_795_741_323),
+            date: &date,
+        };
+        let mut busy = [0u8; 256];
+        let mut sink = SliceWriter::new(&mut busy);
+        let refused: staticd_core::Response<()> =
+            Connection::refuse_busy(policy.server_name, &now, &mut sink);
+        black_box((refused.status, sink.written()));
+    }
+}
+
+#[cfg(feature = "server")]
+use server::exercise;
 
 #[unsafe(no_mangle)]
 pub extern "C" fn _start() -> ! {
