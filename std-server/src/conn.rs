@@ -24,9 +24,10 @@ use mio::net::TcpStream;
 use staticd_core::conn::{CloseReason, Connection, Event, Exchange, Timer};
 use staticd_core::respond::{Now, Response, Segment, Site};
 
-use crate::engine::{Ctx, TimerKind};
+use crate::ctx::{Ctx, LinePool};
 use crate::files::{Body, Served};
 use crate::log::AccessLine;
+use crate::timers::TimerKind;
 
 /// Responses batched for pipelined requests before the output is flushed.
 const BATCH_BYTES: usize = 64 * 1024;
@@ -42,7 +43,10 @@ pub enum State {
     Serving,
     /// The answer is out and the write side shut: dropping input until EOF or the linger timer,
     /// so the client reads the response instead of a reset (RFC 9112 §9.6).
-    Closing { dropped: usize },
+    Closing {
+        /// Input bytes dropped so far.
+        dropped: usize,
+    },
 }
 
 /// What [`Conn::advance`] leaves the engine to do.
@@ -768,24 +772,5 @@ fn pending_log(
         clf_date: *clf_date,
         body_start: 0,
         body_end: 0,
-    }
-}
-
-/// Buffers for pending log fields, reused so an answered request allocates nothing.
-#[derive(Default)]
-pub struct LinePool {
-    free: Vec<Vec<u8>>,
-}
-
-impl LinePool {
-    fn take(&mut self) -> Vec<u8> {
-        self.free.pop().unwrap_or_default()
-    }
-
-    fn put(&mut self, mut buf: Vec<u8>) {
-        if self.free.len() < 256 && buf.capacity() <= 16 * 1024 {
-            buf.clear();
-            self.free.push(buf);
-        }
     }
 }

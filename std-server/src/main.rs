@@ -11,6 +11,7 @@
 mod check;
 mod config;
 mod conn;
+mod ctx;
 mod engine;
 mod files;
 mod listen;
@@ -19,6 +20,7 @@ mod policy;
 mod signals;
 mod systemd;
 mod timers;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -78,6 +78,61 @@ impl DeadlineQueue {
     }
 }
 
+/// The kinds of per-connection timers; each has one fixed duration, hence one FIFO queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKind {
+    /// header_timeout, as the core's connection arms it.
+    Header = 0,
+    /// keepalive_timeout, as the core's connection arms it.
+    Idle = 1,
+    /// No write progress while a response is pending (the transport's own).
+    Send = 2,
+    /// The lingering close after an error (the transport's own).
+    Linger = 3,
+}
+
+pub const TIMER_KINDS: [TimerKind; 4] = [
+    TimerKind::Header,
+    TimerKind::Idle,
+    TimerKind::Send,
+    TimerKind::Linger,
+];
+
+pub struct Timers {
+    header: DeadlineQueue,
+    idle: DeadlineQueue,
+    send: DeadlineQueue,
+    linger: DeadlineQueue,
+}
+
+impl Timers {
+    /// One queue per kind, each with its kind's fixed duration.
+    pub fn new(header_ms: u64, idle_ms: u64, send_ms: u64, linger_ms: u64) -> Self {
+        Self {
+            header: DeadlineQueue::new(header_ms),
+            idle: DeadlineQueue::new(idle_ms),
+            send: DeadlineQueue::new(send_ms),
+            linger: DeadlineQueue::new(linger_ms),
+        }
+    }
+
+    pub fn queue(&mut self, kind: TimerKind) -> &mut DeadlineQueue {
+        match kind {
+            TimerKind::Header => &mut self.header,
+            TimerKind::Idle => &mut self.idle,
+            TimerKind::Send => &mut self.send,
+            TimerKind::Linger => &mut self.linger,
+        }
+    }
+
+    pub fn next_deadline(&self) -> Option<u64> {
+        [&self.header, &self.idle, &self.send, &self.linger]
+            .iter()
+            .filter_map(|q| q.next_deadline())
+            .min()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
