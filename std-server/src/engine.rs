@@ -235,7 +235,7 @@ pub fn run(
     let threads = settings.threads.max(1);
     let targets = log::open_targets(&settings.config.log)
         .map_err(|e| RunError::Startup(format!("{}: {e}", settings.source)))?;
-    let (logger, errors, batches) = log::start(targets, threads)?;
+    let (logger, errors, batches) = log::start(targets, settings.config.log.format, threads)?;
     let listeners = match listen::listeners(
         passed,
         &settings.config.server.host,
@@ -304,7 +304,7 @@ pub fn run(
         match reload(&settings, &reload_from) {
             Ok(next) => {
                 let next = Arc::new(next);
-                let batches = logger.batches(threads);
+                let batches = logger.batches(threads, next.config.log.format);
                 match Generation::start(&next, &listeners, batches, &errors) {
                     Ok(started) => {
                         let old = std::mem::replace(&mut current, started);
@@ -852,7 +852,7 @@ impl Worker<'_> {
         use std::fmt::Write as _;
         let _ = write!(client, "{}", peer.ip());
         let head_len = out.len() as u64 - response.body_len;
-        AccessLine {
+        let line = AccessLine {
             client: client.as_bytes(),
             clf_date: &self.ctx.clf_date,
             request_line: None,
@@ -862,8 +862,10 @@ impl Worker<'_> {
                 .min(response.body_len),
             referer: None,
             user_agent: None,
-        }
-        .write_to(&mut self.ctx.log.buf);
+            // Written in the one write above, at accept: no request, no time spent.
+            response_ms: 0,
+        };
+        self.ctx.log.push(&line);
     }
 
     /// Advances one connection, with a panic confined to it.
