@@ -99,6 +99,21 @@ pub struct LogConfig {
     pub access_log: String<256>,
     /// Error log path, `"-"` for stderr. Default `"-"`.
     pub error_log: String<256>,
+    /// The access log's line format. Default `"combined"`.
+    pub format: AccessLogFormat,
+}
+
+/// The `log.format` choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum AccessLogFormat {
+    /// The Combined Log Format, one line per request.
+    #[default]
+    Combined,
+    /// JSON lines: one object per request with the Combined fields, the response time and bytes.
+    Json,
 }
 
 /// One `[[rules]]` table: headers added to responses for files whose relative path matches `pattern`.
@@ -412,6 +427,7 @@ impl Default for LogConfig {
         let mut log = Self {
             access_log: String::new(),
             error_log: String::new(),
+            format: AccessLogFormat::Combined,
         };
         set_default(log.access_log.as_mut_view(), "-");
         set_default(log.error_log.as_mut_view(), "-");
@@ -737,6 +753,7 @@ mod tests {
         assert_eq!(c.files.dotfile_exceptions[0].as_str(), ".well-known");
         assert_eq!(c.log.access_log.as_str(), "-");
         assert_eq!(c.log.error_log.as_str(), "-");
+        assert_eq!(c.log.format, AccessLogFormat::Combined);
         assert!(c.rules.is_empty());
         assert_eq!(c.validate(), Ok(()));
     }

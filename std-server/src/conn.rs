@@ -128,6 +128,8 @@ struct PendingLog {
     user_agent_len: Option<usize>,
     status: staticd_core::StatusCode,
     clf_date: [u8; 26],
+    /// When the request head was complete (worker milliseconds), for the response time.
+    started_ms: u64,
     /// The body's first byte and end, counted in bytes queued on this connection.
     body_start: u64,
     body_end: u64,
@@ -309,7 +311,13 @@ impl Conn {
                 exchange,
                 close,
             } => {
-                let log = pending_log(&exchange, &response, &ctx.clf_date, &mut ctx.line_pool);
+                let log = pending_log(
+                    &exchange,
+                    &response,
+                    &ctx.clf_date,
+                    ctx.now_ms,
+                    &mut ctx.line_pool,
+                );
                 self.queue(response, log, &ctx.errors);
                 if close.is_some() {
                     self.close_after = close;
@@ -358,8 +366,13 @@ impl Conn {
                         exchange,
                         close,
                     } => {
-                        let log =
-                            pending_log(&exchange, &response, &ctx.clf_date, &mut ctx.line_pool);
+                        let log = pending_log(
+                            &exchange,
+                            &response,
+                            &ctx.clf_date,
+                            ctx.now_ms,
+                            &mut ctx.line_pool,
+                        );
                         self.queue(response, log, &ctx.errors);
                         self.close_after = close;
                     }
@@ -545,7 +558,7 @@ impl Conn {
             None => (None, rest),
         };
         let user_agent = log.user_agent_len.map(|n| &rest[..n]);
-        AccessLine {
+        let line = AccessLine {
             client: self.client(),
             clf_date: &log.clf_date,
             request_line: (!line.is_empty()).then_some(line),
@@ -553,8 +566,9 @@ impl Conn {
             body_bytes: sent,
             referer,
             user_agent,
-        }
-        .write_to(&mut ctx.log.buf);
+            response_ms: ctx.now_ms.saturating_sub(log.started_ms),
+        };
+        ctx.log.push(&line);
         ctx.line_pool.put(log.text);
     }
 
@@ -753,6 +767,7 @@ fn pending_log(
     exchange: &Exchange<'_>,
     response: &Response<Served>,
     clf_date: &[u8; 26],
+    now_ms: u64,
     pool: &mut LinePool,
 ) -> PendingLog {
     let mut text = pool.take();
@@ -770,6 +785,7 @@ fn pending_log(
         user_agent_len: exchange.user_agent.map(<[u8]>::len),
         status: response.status,
         clf_date: *clf_date,
+        started_ms: now_ms,
         body_start: 0,
         body_end: 0,
     }

@@ -45,7 +45,7 @@ pub fn run(
     let threads = settings.threads.max(1);
     let targets = log::open_targets(&settings.config.log)
         .map_err(|e| RunError::Startup(format!("{}: {e}", settings.source)))?;
-    let (logger, errors, batches) = log::start(targets, threads)?;
+    let (logger, errors, batches) = log::start(targets, settings.config.log.format, threads)?;
     let listeners = match listen::listeners(
         passed,
         &settings.config.server.host,
@@ -114,7 +114,7 @@ pub fn run(
         match reload(&settings, &reload_from) {
             Ok(next) => {
                 let next = Arc::new(next);
-                let batches = logger.batches(threads);
+                let batches = logger.batches(threads, next.config.log.format);
                 match Generation::start(&next, &listeners, batches, &errors) {
                     Ok(started) => {
                         let old = std::mem::replace(&mut current, started);

@@ -12,7 +12,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use staticd_core::config::LogConfig;
+use staticd_core::config::{AccessLogFormat, LogConfig};
 use staticd_core::date::clf_date;
 use staticd_core::status::StatusCode;
 
@@ -90,6 +90,7 @@ impl CapturedErrors {
 /// One worker's side of the access log: the batch being filled and buffers coming back.
 pub struct AccessBatch {
     worker: usize,
+    format: AccessLogFormat,
     tx: Sender<LogMsg>,
     returned: Receiver<Vec<u8>>,
     /// Lines formatted since the last [`AccessBatch::send`].
@@ -112,6 +113,14 @@ impl AccessBatch {
         let oldest = *self.oldest_ms.get_or_insert(now_ms);
         if self.buf.len() >= BATCH_SEND_BYTES || now_ms >= oldest + BATCH_SEND_MS {
             self.send();
+        }
+    }
+
+    /// Appends `line` to the batch in the configured `log.format`.
+    pub fn push(&mut self, line: &AccessLine<'_>) {
+        match self.format {
+            AccessLogFormat::Combined => line.write_to(&mut self.buf),
+            AccessLogFormat::Json => line.write_json(&mut self.buf),
         }
     }
 
@@ -140,10 +149,10 @@ pub struct Logger {
 }
 
 impl Logger {
-    /// One access batch for each of `count` workers, numbered from 0. Workers started by a reload
+    /// One access batch for each of `count` workers, numbered from 0, writing `format`. Workers started by a reload
     /// take over the numbers of the ones they replace: emptied buffers go back to the newest
     /// worker of a number (a retiring one just allocates the few it still needs).
-    pub fn batches(&self, count: usize) -> Vec<AccessBatch> {
+    pub fn batches(&self, count: usize, format: AccessLogFormat) -> Vec<AccessBatch> {
         (0..count)
             .map(|worker| {
                 let (back, returned) = mpsc::sync_channel(RETURNED_BUFFERS);
@@ -154,6 +163,7 @@ impl Logger {
                     returned,
                     buf: Vec::with_capacity(ACCESS_BUFFER_BYTES),
                     oldest_ms: None,
+                    format,
                 }
             })
             .collect()
@@ -242,6 +252,7 @@ pub fn open_targets(config: &LogConfig) -> Result<(Target, Target), OpenError> {
 /// Starts the log thread on the opened logs.
 pub fn start(
     (access, error): (Target, Target),
+    format: AccessLogFormat,
     workers: usize,
 ) -> io::Result<(Logger, ErrorLog, Vec<AccessBatch>)> {
     let (tx, rx) = mpsc::channel();
@@ -262,7 +273,7 @@ pub fn start(
         tx,
         thread: Some(thread),
     };
-    let batches = logger.batches(workers);
+    let batches = logger.batches(workers, format);
     Ok((logger, errors, batches))
 }
 
@@ -422,6 +433,9 @@ pub struct AccessLine<'a> {
     pub body_bytes: u64,
     pub referer: Option<&'a [u8]>,
     pub user_agent: Option<&'a [u8]>,
+    /// Milliseconds from the complete request head to the last byte of the response handed to
+    /// the kernel (JSON format only; the Combined Log Format has no field for it).
+    pub response_ms: u64,
 }
 
 impl AccessLine<'_> {
@@ -441,6 +455,86 @@ impl AccessLine<'_> {
         out.extend_from_slice(b"\" \"");
         push_field(out, self.user_agent);
         out.extend_from_slice(b"\"\n");
+    }
+}
+
+impl AccessLine<'_> {
+    /// Appends the line as one JSON object (RFC 8259) and a newline: the Combined fields, the
+    /// time as RFC 3339 UTC, and `response_ms`. A field the client did not send is `null`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"time\":\"");
+        push_rfc3339(out, self.clf_date);
+        out.extend_from_slice(b"\",\"client\":");
+        push_json_string(out, Some(self.client));
+        out.extend_from_slice(b",\"request\":");
+        push_json_string(out, self.request_line.filter(|l| !l.is_empty()));
+        out.extend_from_slice(b",\"status\":");
+        out.extend_from_slice(&self.status.digits());
+        out.extend_from_slice(b",\"bytes\":");
+        push_decimal(out, self.body_bytes);
+        out.extend_from_slice(b",\"referer\":");
+        push_json_string(out, self.referer);
+        out.extend_from_slice(b",\"user_agent\":");
+        push_json_string(out, self.user_agent);
+        out.extend_from_slice(b",\"response_ms\":");
+        push_decimal(out, self.response_ms);
+        out.extend_from_slice(b"}\n");
+    }
+}
+
+/// A JSON string, or `null` for `None`. Valid UTF-8 is kept; `"`, `\\` and control bytes are
+/// escaped; a byte that is not UTF-8 becomes U+FFFD, so the line is always valid JSON.
+fn push_json_string(out: &mut Vec<u8>, value: Option<&[u8]>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let Some(value) = value else {
+        out.extend_from_slice(b"null");
+        return;
+    };
+    out.push(b'"');
+    for chunk in value.utf8_chunks() {
+        for &b in chunk.valid().as_bytes() {
+            match b {
+                b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
+                0x00..=0x1f | 0x7f => out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0x0f)],
+                ]),
+                _ => out.push(b),
+            }
+        }
+        if !chunk.invalid().is_empty() {
+            out.extend_from_slice(b"\\ufffd");
+        }
+    }
+    out.push(b'"');
+}
+
+/// `27/Nov/2026:01:02:03 +0000` (the CLF date, always UTC) as `2026-11-27T01:02:03Z`.
+fn push_rfc3339(out: &mut Vec<u8>, clf: &[u8]) {
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let month = clf
+        .get(3..6)
+        .and_then(|m| MONTHS.iter().position(|name| &name[..] == m));
+    match (clf.get(0..2), month, clf.get(7..11), clf.get(12..20)) {
+        (Some(day), Some(month), Some(year), Some(time)) => {
+            out.extend_from_slice(year);
+            out.push(b'-');
+            out.extend_from_slice(&[b'0' + (month as u8 + 1) / 10, b'0' + (month as u8 + 1) % 10]);
+            out.push(b'-');
+            out.extend_from_slice(day);
+            out.push(b'T');
+            out.extend_from_slice(time);
+            out.push(b'Z');
+        }
+        // Not a date the workers render: kept as it is rather than invented.
+        _ => out.extend_from_slice(clf),
     }
 }
 
@@ -499,11 +593,44 @@ mod tests {
             body_bytes: 123,
             referer: None,
             user_agent: Some(b"curl/8 \x01"),
+            response_ms: 7,
         }
         .write_to(&mut out);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "127.0.0.1 - - [27/Nov/2026:01:02:03 +0000] \"GET /a\\\"b\\\\c HTTP/1.1\" 200 123 \"-\" \"curl/8 \\x01\"\n"
+        );
+    }
+
+    #[test]
+    fn json_line_is_one_valid_object_with_every_field() {
+        let mut out = Vec::new();
+        AccessLine {
+            client: b"::1",
+            clf_date: b"07/Feb/2026:21:02:03 +0000",
+            request_line: Some(b"GET /caf\xc3\xa9\"\\\x01\xff HTTP/1.1"),
+            status: StatusCode::NOT_FOUND,
+            body_bytes: 0,
+            referer: None,
+            user_agent: Some(b"curl/8"),
+            response_ms: 12,
+        }
+        .write_json(&mut out);
+        assert_eq!(out.last(), Some(&b'\n'));
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "time": "2026-02-07T21:02:03Z",
+                "client": "::1",
+                "request": "GET /caf\u{e9}\"\\\u{1}\u{fffd} HTTP/1.1",
+                "status": 404,
+                "bytes": 0,
+                "referer": null,
+                "user_agent": "curl/8",
+                "response_ms": 12,
+            })
         );
     }
 

@@ -405,7 +405,7 @@ impl Worker<'_> {
         use std::fmt::Write as _;
         let _ = write!(client, "{}", peer.ip());
         let head_len = out.len() as u64 - response.body_len;
-        AccessLine {
+        let line = AccessLine {
             client: client.as_bytes(),
             clf_date: &self.ctx.clf_date,
             request_line: None,
@@ -415,8 +415,10 @@ impl Worker<'_> {
                 .min(response.body_len),
             referer: None,
             user_agent: None,
-        }
-        .write_to(&mut self.ctx.log.buf);
+            // Written in the one write above, at accept: no request, no time spent.
+            response_ms: 0,
+        };
+        self.ctx.log.push(&line);
     }
 
     /// Advances one connection, with a panic confined to it.

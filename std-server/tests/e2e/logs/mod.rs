@@ -1,3 +1,4 @@
 //! The access log and the error log.
 
 mod access;
+mod json;
