@@ -18,6 +18,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod behaviour;
 mod conditional;
 mod config;
 mod files;
