@@ -3,15 +3,13 @@
 //! in-memory link, serving the same folder as a compiled-in table) gives the same response
 //! bytes. Only the `Date` value is the clock's; it is masked.
 
-mod common;
-
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::Server;
+use crate::common::Server;
 use staticd_core::drive::{self, Clock, Record};
 use staticd_core::policy::Policy;
 use staticd_core::respond::Site;
