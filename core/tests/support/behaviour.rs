@@ -431,13 +431,16 @@ fn cases<'a>(t: &'a Target<'a>) -> Vec<Case<'a>> {
     );
     cases.push(Case {
         rule: "pipelined requests are answered in order on one connection (RFC 9112 §9.3.2)",
-        request: format!(
-            "{}\r\n{}{}{}",
+        request: [
             req("GET /css/style.css HTTP/1.1", ""),
+            // One empty line before a request line is allowed (RFC 9112 §2.2).
+            "\r\n".to_owned(),
             req("HEAD /index.html HTTP/1.1", ""),
             req("GET /index.html HTTP/1.1", "Content-Length: 4\r\n"),
-            format!("body{}", last("GET /images/flow.png HTTP/1.1")),
-        )
+            "body".to_owned(),
+            last("GET /images/flow.png HTTP/1.1"),
+        ]
+        .concat()
         .into_bytes(),
         head_only: vec![false, true, false, false],
         checks: vec![
