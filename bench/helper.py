@@ -251,8 +251,8 @@ def cmd_table(args):
             "srv_cpu": m(7), "wrk_cpu": m(8), "rss": m(9) / 1024.0,
             "note": merge_notes([r[10] for r in rows]),
         }
-    print("| workload | server | throughput | p99 | server CPU | wrk CPU | server RSS | vs nginx | notes |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    print("| workload | server | throughput | p99 | server CPU | CPU per request | wrk CPU | server RSS | vs nginx | notes |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for w, label in WORKLOADS.items():
         base = med.get((w, "nginx"))
         own_a = {s: med.get(("a", s)) for s in servers}
@@ -261,7 +261,7 @@ def cmd_table(args):
             if r is None:
                 continue
             if r["failed"]:
-                print(f"| {label} | {s} | FAILED | | | | | | {r['failed']} |")
+                print(f"| {label} | {s} | FAILED | | | | | | | {r['failed']} |")
                 continue
             bytes_workload = w in ("c", "d")
             value = r["mib_s"] if bytes_workload else r["req_s"]
@@ -277,8 +277,13 @@ def cmd_table(args):
                     notes.append(f"{r['req_s'] / a['req_s']:.2f}x own a")
             if r["note"]:
                 notes.append(r["note"])
+            # Server CPU time per answered request: the figure that still compares servers when
+            # the load generator, not the server, is the limit (workloads a, b, e).
+            per_request = ""
+            if not bytes_workload and r["req_s"] > 0:
+                per_request = f"{r['srv_cpu'] / 100 * 1e6 / r['req_s']:.1f} µs"
             print(
-                f"| {label} | {s} | {fmt_num(value)} {unit} | {r['p99']:.2f} ms | {r['srv_cpu']:.0f}% "
+                f"| {label} | {s} | {fmt_num(value)} {unit} | {r['p99']:.2f} ms | {r['srv_cpu']:.0f}% | {per_request} "
                 f"| {r['wrk_cpu']:.0f}% | {r['rss']:.1f} MiB | {ratio} | {'; '.join(notes)} |"
             )
     return 0

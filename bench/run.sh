@@ -6,7 +6,9 @@
 #
 # Options: --reps N, --duration SECONDS, --idle N (connections held in workload e),
 #          --servers LIST (comma-separated from nginx,sws,staticd,staticd-t2), --workloads LIST (from a,b,c,d,e),
-#          --no-build (benchmark the existing target/release/staticd without rebuilding).
+#          --no-build (benchmark the existing target/release/staticd without rebuilding),
+#          --baseline BIN (also measure another staticd binary, e.g. a build of an earlier commit, as the
+#          row "staticd-base", beside this tree's in the same run).
 #
 # Needs root (apt-get, and nginx runs as root in the foreground). Installs Debian's wrk and nginx, and
 # static-web-server into bench/.cache/sws with cargo. Every server binds 127.0.0.1 on a free port and is
@@ -33,6 +35,7 @@ idle_count=10000
 servers_wanted="nginx,sws,staticd,staticd-t2"
 workloads_wanted="a,b,c,d,e"
 build_staticd=1
+baseline_bin=""
 mode="full"
 command_line="bench/run.sh${*:+ }$*"
 
@@ -47,6 +50,7 @@ while [[ $# -gt 0 ]]; do
         --servers) servers_wanted="$2"; shift ;;
         --workloads) workloads_wanted="$2"; shift ;;
         --no-build) build_staticd=0 ;;
+        --baseline) baseline_bin="$2"; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -189,7 +193,11 @@ declare -A srv_pid srv_port srv_log
 run_dir="${cache}/run"
 
 server_list=()
-for name in nginx sws staticd staticd-t2; do
+if [[ -n "${baseline_bin}" ]]; then
+    [[ -x "${baseline_bin}" ]] || die "--baseline ${baseline_bin}: not an executable"
+    servers_wanted="${servers_wanted},staticd-base"
+fi
+for name in nginx sws staticd-base staticd staticd-t2; do
     wanted "${servers_wanted}" "${name}" || continue
     if [[ "${name}" == staticd* && -n "${staticd_skip}" ]]; then
         continue
@@ -265,7 +273,7 @@ start_sws() {
 }
 
 start_staticd() {
-    local name="$1" cpus="$2" threads="$3" dir="${run_dir}/$1" url
+    local name="$1" cpus="$2" threads="$3" dir="${run_dir}/$1" url bin="${4:-${staticd_bin}}"
     rm -rf "${dir}"
     mkdir -p "${dir}"
     cat >"${dir}/staticd.toml" <<EOF
@@ -287,7 +295,7 @@ allowed_extensions = [".bin", ".html"]
 access_log = "${dir}/access.log"
 error_log = "${dir}/error.log"
 EOF
-    taskset -c "${cpus}" "${staticd_bin}" --config "${dir}/staticd.toml" \
+    taskset -c "${cpus}" "${bin}" --config "${dir}/staticd.toml" \
         </dev/null >"${dir}/stdout.log" 2>"${dir}/stderr.log" &
     srv_pid[${name}]=$!
     started_pids+=("$!")
@@ -313,6 +321,7 @@ start_server() {
         nginx) start_nginx 0 ;;
         sws) start_sws 0 ;;
         staticd) start_staticd staticd 0 1 ;;
+        staticd-base) start_staticd staticd-base 0 1 "${baseline_bin}" ;;
         staticd-t2) start_staticd staticd-t2 0,1 2 ;;
     esac
 }
@@ -392,8 +401,9 @@ measure() {
     local out="${run_dir}/wrk-${wl}-${name}-${rep}.txt" wrk_cpus=1 hdr=()
     [[ "${name}" == "staticd-t2" ]] && wrk_cpus=0,1
     [[ "${wl}" == "b" ]] && hdr=(-H "Connection: close")
-    local ticks0 ticks1 busy0 busy1 t0 t1 times
+    local ticks0 ticks1 busy0 busy1 t0 t1 times retrans0 retrans1
     wait_quiet "${quiet_wait}"
+    retrans0="$(tcp_retransmissions)"
     busy0="$(cpu_busy_ticks)"
     ticks0="$(server_ticks "${pid}")"
     t0="$(date +%s.%N)"
@@ -403,6 +413,7 @@ measure() {
     t1="$(date +%s.%N)"
     ticks1="$(server_ticks "${pid}")"
     busy1="$(cpu_busy_ticks)"
+    retrans1="$(tcp_retransmissions)"
     times="$(tail -n1 "${out}.time")"
     local -A w=()
     local k v
@@ -417,6 +428,8 @@ measure() {
     local other_cpu
     other_cpu="$(awk -v b=$((busy1 - busy0)) -v s=$((ticks1 - ticks0)) -v t="${times}" -v hz="${clk_tck}" -v w="${wall}" \
         'BEGIN {split(t, x, " "); o = 100 * (b / hz - s / hz - x[1] - x[2]) / w; printf "%.0f", (o < 0 ? 0 : o)}')"
+    # Loopback carries only the benchmark while it runs: the kernel's count is this run's.
+    note="${note:+${note}; }$((retrans1 - retrans0)) TCP retransmissions"
     if ((other_cpu > 30)); then
         note="${note:+${note}; }other processes ${other_cpu}% CPU"
     fi
@@ -432,6 +445,11 @@ measure() {
     local figure="${w[req_s]:-0} req/s"
     [[ "${wl}" == "c" || "${wl}" == "d" ]] && figure="${mib_s} MiB/s"
     progress "  ${wl} ${name} run ${rep}/${reps}: ${figure}, p99 ${w[p99_ms]:-?} ms, server CPU ${srv_cpu}%, wrk CPU ${wrk_cpu}%, other CPU ${other_cpu}%, RSS $((rss / 1024)) MiB${status:+ [${status}]}"
+}
+
+# TCP segments retransmitted since boot, machine-wide (RetransSegs in /proc/net/snmp).
+tcp_retransmissions() {
+    awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) col[$i] = i; h = 1 } else print $col["RetransSegs"] }' /proc/net/snmp
 }
 
 # A row for every run of a server that could not be measured, so the table says FAILED.
