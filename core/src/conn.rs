@@ -68,6 +68,16 @@ impl CloseReason {
     }
 }
 
+/// Why a connection is answered and closed before any request is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum TurnAway {
+    /// Too many connections are open.
+    Busy,
+    /// The server cannot serve this connection (it could not be registered for events).
+    Fault,
+}
+
 /// The request a response answered, for the access log; slices of the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Exchange<'i> {
@@ -369,17 +379,20 @@ impl Connection {
         None
     }
 
-    /// The answer for a caller that must turn a connection away before any request (too many
-    /// connections): 503 with `Retry-After`, `Connection: close`.
-    pub fn refuse_busy<R, K: Sink>(server_name: &str, now: &Now<'_>, sink: &mut K) -> Response<R> {
-        error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &[("Retry-After", b"1")],
-            false,
-            server_name,
-            now.date,
-            sink,
-        )
+    /// The answer for a caller that must turn a connection away before any request, then close:
+    /// too many connections (503 with `Retry-After`, RFC 9110 §15.6.4) or a fault of the server
+    /// (500).
+    pub fn turn_away<R, K: Sink>(
+        why: TurnAway,
+        server_name: &str,
+        now: &Now<'_>,
+        sink: &mut K,
+    ) -> Response<R> {
+        let (status, extra): (StatusCode, &[(&str, &[u8])]) = match why {
+            TurnAway::Busy => (StatusCode::SERVICE_UNAVAILABLE, &[("Retry-After", b"1")]),
+            TurnAway::Fault => (StatusCode::INTERNAL_SERVER_ERROR, &[]),
+        };
+        error_response(status, extra, false, server_name, now.date, sink)
     }
 
     fn close(&mut self, reason: CloseReason) -> CloseReason {

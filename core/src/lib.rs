@@ -186,7 +186,7 @@ pub mod drive;
 pub mod policy;
 pub mod respond;
 pub mod source;
-pub use conn::{CloseReason, Connection, Event, Exchange, Step, Timer};
+pub use conn::{CloseReason, Connection, Event, Exchange, Step, Timer, TurnAway};
 pub use policy::{HeaderRule, Policy};
 pub use respond::{Now, Response, Segment, Sink, Site, respond};
 pub use source::{Entry, Kind, Resource, Source, StaticFile, StaticTable};

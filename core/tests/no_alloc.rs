@@ -16,8 +16,8 @@ use staticd_core::range::write_unsatisfied_range;
 use staticd_core::write::decimal;
 use staticd_core::{
     CloseReason, Connection, Event, HttpDate, Multipart, Now, Policy, Precondition, RangeOutcome,
-    Response, ResponseHead, Site, SliceWriter, StaticFile, StaticTable, StatusCode, Validators,
-    clf_date, evaluate_preconditions, evaluate_range, extension_allowed, glob_match,
+    Response, ResponseHead, Site, SliceWriter, StaticFile, StaticTable, StatusCode, TurnAway,
+    Validators, clf_date, evaluate_preconditions, evaluate_range, extension_allowed, glob_match,
     hidden_segment, mime_for_path, parse_http_date, resolve_target, write_header,
 };
 
@@ -478,7 +478,8 @@ fn timeouts_and_refusals_allocate_nothing() {
             Some(Event::Close(CloseReason::HeaderTimeout))
         ));
 
-        let busy: Response<()> = Connection::refuse_busy("staticd", &at(0), &mut sink);
+        let busy: Response<()> =
+            Connection::turn_away(TurnAway::Busy, "staticd", &at(0), &mut sink);
         outcomes.push(busy.status == StatusCode::SERVICE_UNAVAILABLE);
     });
 

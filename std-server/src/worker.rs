@@ -14,10 +14,9 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
-use staticd_core::conn::Connection;
+use staticd_core::conn::{Connection, TurnAway};
 use staticd_core::date::{HttpDate, clf_date};
 use staticd_core::respond::{Now, Response};
-use staticd_core::status::StatusCode;
 
 use crate::config::Settings;
 use crate::conn::{Conn, Next};
@@ -339,7 +338,7 @@ impl Worker<'_> {
                 "cannot register a connection from {} with the event loop: {e}",
                 peer.ip()
             ));
-            self.turn_away(stream, peer, StatusCode::INTERNAL_SERVER_ERROR);
+            self.turn_away(stream, peer, TurnAway::Fault);
             return;
         }
         let id = self.next_id;
@@ -365,7 +364,7 @@ impl Worker<'_> {
             if let Some(conn) = self.conns.remove(token) {
                 self.shared.connections.fetch_sub(1, Ordering::Relaxed);
                 let Conn { stream, .. } = conn;
-                self.turn_away(stream, peer, StatusCode::INTERNAL_SERVER_ERROR);
+                self.turn_away(stream, peer, TurnAway::Fault);
             }
             return;
         }
@@ -376,29 +375,19 @@ impl Worker<'_> {
 
     /// Over max_connections: a 503 and an immediate close, never a queue.
     fn refuse(&mut self, stream: TcpStream, peer: SocketAddr) {
-        self.turn_away(stream, peer, StatusCode::SERVICE_UNAVAILABLE);
+        self.turn_away(stream, peer, TurnAway::Busy);
     }
 
     /// Answers `status` (503 busy, or 500 when the worker cannot serve the socket) and closes.
-    fn turn_away(&mut self, mut stream: TcpStream, peer: SocketAddr, status: StatusCode) {
+    fn turn_away(&mut self, mut stream: TcpStream, peer: SocketAddr, why: TurnAway) {
         let now = Now {
             ms: self.ctx.now_ms,
             unix_secs: self.ctx.date_secs,
             date: &self.ctx.date,
         };
         let mut out = Vec::new();
-        let response: Response<Served> = if status == StatusCode::SERVICE_UNAVAILABLE {
-            Connection::refuse_busy(self.ctx.policy.server_name, &now, &mut out)
-        } else {
-            staticd_core::respond::error_response(
-                status,
-                &[],
-                false,
-                self.ctx.policy.server_name,
-                &self.ctx.date,
-                &mut out,
-            )
-        };
+        let response: Response<Served> =
+            Connection::turn_away(why, self.ctx.policy.server_name, &now, &mut out);
         let sent = stream.write(&out).unwrap_or(0);
         let _ = stream.shutdown(std::net::Shutdown::Write);
         let mut client = String::new();

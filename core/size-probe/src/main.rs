@@ -179,7 +179,7 @@ mod server {
     use embedded_io::{ErrorKind, ErrorType, Read, ReadReady, Write, WriteReady};
     use staticd_core::drive::{Clock, Record, serve};
     use staticd_core::{
-        Connection, HttpDate, Now, Policy, Site, SliceWriter, StaticFile, StaticTable,
+        Connection, HttpDate, Now, Policy, Site, SliceWriter, StaticFile, StaticTable, TurnAway,
     };
 
     static FILES: [StaticFile; 2] = [
@@ -294,7 +294,7 @@ mod server {
         let mut busy = [0u8; 256];
         let mut sink = SliceWriter::new(&mut busy);
         let refused: staticd_core::Response<()> =
-            Connection::refuse_busy(policy.server_name, &now, &mut sink);
+            Connection::turn_away(TurnAway::Busy, policy.server_name, &now, &mut sink);
         black_box((refused.status, sink.written()));
     }
 }
