@@ -156,10 +156,7 @@ impl<R: Registers> Lan9118<R> {
         let high = port.mac_read(MAC_ADDRH)?.to_le_bytes();
         let mac = [low[0], low[1], low[2], low[3], high[0], high[1]];
 
-        port.phy_write(
-            PHY_BASIC_CONTROL,
-            PHY_AUTONEG_ENABLE | PHY_AUTONEG_RESTART,
-        )?;
+        port.phy_write(PHY_BASIC_CONTROL, PHY_AUTONEG_ENABLE | PHY_AUTONEG_RESTART)?;
         port.mac_write(MAC_CR, MAC_CR_TXEN | MAC_CR_RXEN | MAC_CR_FDPX)?;
         port.regs.write(TX_CFG, TX_CFG_TX_ON);
         // No receive offset and no end padding: each frame starts on a FIFO word.
@@ -382,5 +379,224 @@ impl<R: Registers> Device for Lan9118<R> {
         caps.medium = Medium::Ethernet;
         caps.max_transmission_unit = MAX_FRAME;
         caps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+    use std::vec::Vec;
+
+    /// A model of the controller as the driver sees it: FIFOs, MAC registers behind the CSR
+    /// window, soft reset, and the transmit command words.
+    struct Model {
+        byte_test: u32,
+        reset_sticks: bool,
+        hw_cfg: u32,
+        mac_data: u32,
+        mac: [u32; 16],
+        phy: [u32; 32],
+        rx_status: VecDeque<u32>,
+        rx_data: VecDeque<u32>,
+        tx_words: Vec<u32>,
+        tx_frames: Vec<Vec<u8>>,
+        tx_status: VecDeque<u32>,
+        int_sts: u32,
+        int_en: u32,
+        irq_cfg: u32,
+        tx_cfg: u32,
+    }
+
+    impl Model {
+        fn new() -> Model {
+            let mut mac = [0; 16];
+            mac[MAC_ADDRL as usize] = 0x1200_5452;
+            mac[MAC_ADDRH as usize] = 0x5634;
+            Model {
+                byte_test: BYTE_TEST_VALUE,
+                reset_sticks: false,
+                hw_cfg: 0,
+                mac_data: 0,
+                mac,
+                phy: [0; 32],
+                rx_status: VecDeque::new(),
+                rx_data: VecDeque::new(),
+                tx_words: Vec::new(),
+                tx_frames: Vec::new(),
+                tx_status: VecDeque::new(),
+                int_sts: 0,
+                int_en: 0,
+                irq_cfg: 0,
+                tx_cfg: 0,
+            }
+        }
+
+        /// Queues a frame as the controller would: data words (FCS appended), one status word.
+        fn arrive(&mut self, frame: &[u8], error: bool) {
+            let mut bytes = frame.to_vec();
+            bytes.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
+            for chunk in bytes.chunks(4) {
+                let mut word = [0u8; 4];
+                word[..chunk.len()].copy_from_slice(chunk);
+                self.rx_data.push_back(u32::from_le_bytes(word));
+            }
+            let status = ((bytes.len() as u32) << 16) | if error { RX_STATUS_ERROR } else { 0 };
+            self.rx_status.push_back(status);
+        }
+
+        fn tx_push(&mut self, word: u32) {
+            self.tx_words.push(word);
+            let Some(&cmd_a) = self.tx_words.first() else {
+                return;
+            };
+            let len = (cmd_a & 0x7ff) as usize;
+            if self.tx_words.len() == 2 + len.div_ceil(4) {
+                let mut frame: Vec<u8> = self.tx_words[2..]
+                    .iter()
+                    .flat_map(|w| w.to_le_bytes())
+                    .collect();
+                frame.truncate(len);
+                self.tx_frames.push(frame);
+                self.tx_status.push_back(self.tx_words[1] & 0xffff_0000);
+                self.tx_words.clear();
+            }
+        }
+    }
+
+    impl Registers for &mut Model {
+        fn read(&mut self, offset: usize) -> u32 {
+            match offset {
+                RX_DATA_FIFO => self.rx_data.pop_front().expect("read past the frame"),
+                RX_STATUS_FIFO => self.rx_status.pop_front().expect("no status waiting"),
+                TX_STATUS_FIFO => self.tx_status.pop_front().expect("no tx status"),
+                BYTE_TEST => self.byte_test,
+                HW_CFG => self.hw_cfg,
+                PMT_CTRL => PMT_CTRL_READY,
+                RX_FIFO_INF => {
+                    ((self.rx_status.len() as u32) << 16) | ((self.rx_data.len() as u32) * 4)
+                }
+                TX_FIFO_INF => ((self.tx_status.len() as u32) << 16) | 4608,
+                MAC_CSR_CMD => 0,
+                MAC_CSR_DATA => self.mac_data,
+                INT_STS => self.int_sts,
+                other => panic!("unexpected read of {other:#x}"),
+            }
+        }
+
+        fn write(&mut self, offset: usize, value: u32) {
+            match offset {
+                TX_DATA_FIFO => self.tx_push(value),
+                HW_CFG => self.hw_cfg = if self.reset_sticks { value } else { value & !1 },
+                INT_EN => self.int_en = value,
+                INT_STS => self.int_sts &= !value,
+                IRQ_CFG => self.irq_cfg = value,
+                TX_CFG => self.tx_cfg = value,
+                RX_CFG => assert_eq!(value, 0),
+                MAC_CSR_DATA => self.mac_data = value,
+                MAC_CSR_CMD => {
+                    let register = (value & 0xf) as usize;
+                    if value & MAC_CSR_READ != 0 {
+                        self.mac_data = self.mac[register];
+                    } else {
+                        self.mac[register] = self.mac_data;
+                        if register == MAC_MII_ACC as usize && self.mac_data & MII_WRITE != 0 {
+                            let phy_register = ((self.mac_data >> 6) & 0x1f) as usize;
+                            self.phy[phy_register] = self.mac[MAC_MII_DATA as usize];
+                            // The access completes at once: the busy bit reads back clear.
+                            self.mac[register] &= !MII_BUSY;
+                        }
+                    }
+                }
+                other => panic!("unexpected write of {value:#x} to {other:#x}"),
+            }
+        }
+    }
+
+    #[test]
+    fn brings_the_controller_up() {
+        let mut model = Model::new();
+        let eth = Lan9118::new(&mut model).unwrap();
+        assert_eq!(eth.mac_address(), [0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
+        assert_eq!(
+            model.mac[MAC_CR as usize],
+            MAC_CR_TXEN | MAC_CR_RXEN | MAC_CR_FDPX,
+            "receive and transmit on, own address and broadcast only (not promiscuous)"
+        );
+        assert_eq!(model.phy[0], PHY_AUTONEG_ENABLE | PHY_AUTONEG_RESTART);
+        assert_eq!(model.tx_cfg, TX_CFG_TX_ON);
+        assert_eq!(model.int_en, 0, "no interrupt until asked for");
+    }
+
+    #[test]
+    fn refuses_a_missing_or_stuck_controller() {
+        let mut model = Model::new();
+        model.byte_test = 0xffff_ffff;
+        assert_eq!(
+            Lan9118::new(&mut model).err(),
+            Some(InitError::NotFound {
+                byte_test: 0xffff_ffff
+            })
+        );
+        let mut model = Model::new();
+        model.reset_sticks = true;
+        assert_eq!(
+            Lan9118::new(&mut model).err(),
+            Some(InitError::ResetTimeout)
+        );
+    }
+
+    #[test]
+    fn receives_frames_without_the_fcs_and_drops_bad_ones() {
+        let mut model = Model::new();
+        let good: Vec<u8> = (0..61u8).collect();
+        let also_good: Vec<u8> = (100..164u8).collect();
+        model.arrive(&[0xaa; 60], true);
+        model.arrive(&good, false);
+        model.arrive(&also_good, false);
+        let mut eth = Lan9118::new(&mut model).unwrap();
+        let now = Instant::from_millis(0);
+        let (rx, _tx) = eth.receive(now).expect("a good frame");
+        rx.consume(|frame| assert_eq!(frame, &good[..]));
+        let (rx, _tx) = eth.receive(now).expect("the next frame");
+        rx.consume(|frame| assert_eq!(frame, &also_good[..]));
+        assert!(eth.receive(now).is_none());
+        assert_eq!(
+            eth.counters(),
+            Counters {
+                rx_frames: 2,
+                rx_dropped: 1,
+                tx_frames: 0,
+                tx_errors: 0
+            }
+        );
+        assert!(
+            model.rx_data.is_empty(),
+            "the bad frame's words were read out too"
+        );
+    }
+
+    #[test]
+    fn transmits_whole_frames_with_their_command_words() {
+        let mut model = Model::new();
+        let mut eth = Lan9118::new(&mut model).unwrap();
+        let frame: Vec<u8> = (0..67u8).collect();
+        let tx = eth.transmit(Instant::from_millis(0)).expect("room");
+        tx.consume(frame.len(), |buf| buf.copy_from_slice(&frame));
+        assert_eq!(eth.counters().tx_frames, 1);
+        assert_eq!(model.tx_frames, [frame]);
+        assert!(model.tx_status.is_empty(), "status words read out");
+    }
+
+    #[test]
+    fn the_interrupt_is_active_high_and_for_received_frames() {
+        let mut model = Model::new();
+        let mut eth = Lan9118::new(&mut model).unwrap();
+        eth.enable_receive_interrupt();
+        assert_eq!(model.irq_cfg, IRQ_CFG_ENABLED_ACTIVE_HIGH);
+        assert_eq!(model.int_en, INT_RSFL);
+        model.int_sts = INT_RSFL;
+        acknowledge_interrupt(&mut &mut model);
+        assert_eq!(model.int_sts, 0);
     }
 }

@@ -23,7 +23,7 @@ pub struct Ethernet;
 
 impl Registers for Ethernet {
     fn read(&mut self, offset: usize) -> u32 {
-        if offset >= ETHERNET_WINDOW || offset % 4 != 0 {
+        if offset >= ETHERNET_WINDOW || !offset.is_multiple_of(4) {
             return 0;
         }
         // SAFETY: the address is a 4-byte aligned register inside the controller's 256-byte
@@ -32,7 +32,7 @@ impl Registers for Ethernet {
     }
 
     fn write(&mut self, offset: usize, value: u32) {
-        if offset >= ETHERNET_WINDOW || offset % 4 != 0 {
+        if offset >= ETHERNET_WINDOW || !offset.is_multiple_of(4) {
             return;
         }
         // SAFETY: as in `read`: an aligned register of the controller, written volatile.
