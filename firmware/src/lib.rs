@@ -4,6 +4,7 @@
 //! - [`lan9118`]: a polled driver for the board's Ethernet controller over a [`Registers`]
 //!   trait, and its `smoltcp` device;
 //! - [`net`]: the static address in QEMU's user network;
+//! - [`serve`]: HTTP on the TCP sockets, one staticd-core driver per socket, and the access log;
 //! - [`clock`]: the millisecond clock from the SysTick counter;
 //! - [`stack`]: the stack high-water mark from the painted stack;
 //! - [`line`]: the fixed-size buffer each log line is formatted into.
@@ -35,6 +36,7 @@ pub mod clock;
 pub mod lan9118;
 pub mod line;
 pub mod net;
+pub mod serve;
 pub mod stack;
 
 pub use lan9118::{Lan9118, Registers};

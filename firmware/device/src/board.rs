@@ -84,6 +84,25 @@ pub fn sleep_unless(busy: impl FnOnce() -> bool) {
     });
 }
 
+/// The stack's high-water mark and its size, in bytes: cortex-m-rt (feature `paint-stack`)
+/// painted the region from `_stack_end` up to `_stack_start` before `main`; the words the stack
+/// never reached still hold the paint.
+pub fn stack_usage() -> (usize, usize) {
+    unsafe extern "C" {
+        static _stack_end: u32;
+        static _stack_start: u32;
+    }
+    let bottom = (&raw const _stack_end) as usize;
+    let top = (&raw const _stack_start) as usize;
+    let words = (bottom..top).step_by(4).map(|address| {
+        // SAFETY: an aligned word of RAM between the linker's stack bounds; below the stack
+        // pointer it is unused, and reading it changes nothing.
+        unsafe { core::ptr::read_volatile(address as *const u32) }
+    });
+    let size = top.saturating_sub(bottom);
+    (staticd_firmware::stack::used_bytes(words, size), size)
+}
+
 /// Stops for good (nothing to serve without a network).
 pub fn halt() -> ! {
     loop {

@@ -1,6 +1,7 @@
 //! The staticd firmware for QEMU's `mps2-an386` board: boot, bring up the LAN9118 and the TCP/IP
-//! stack, and serve HTTP on port 80 from a poll loop that sleeps (WFI) whenever nothing is
-//! waiting. Output goes to the host over semihosting.
+//! stack, and serve the compiled-in site over HTTP/1.1 on port 80 with staticd-core, from a poll
+//! loop that sleeps (WFI) whenever nothing is waiting. Output goes to the host over semihosting:
+//! a ready line, one Combined-Log line per request, the stack's high-water mark when it grows.
 #![no_std]
 #![no_main]
 
@@ -10,36 +11,73 @@ use core::fmt::Write as _;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use cortex_m_rt::{entry, exception};
-use smoltcp::iface::{SocketSet, SocketStorage};
+use smoltcp::iface::{PollResult, SocketSet, SocketStorage};
 use smoltcp::socket::tcp;
-use smoltcp::time::Instant;
+use smoltcp::time::{Duration, Instant};
+use staticd_core::StaticTable;
+use staticd_core::drive::DateCache;
+use staticd_core::policy::PolicyBlob;
+use staticd_core::respond::{Now, Site};
 use staticd_firmware::clock::Clock;
 use staticd_firmware::line::Line;
+use staticd_firmware::serve::Slot;
 use staticd_firmware::{Lan9118, lan9118, net};
 
 use board::{Console, Ethernet};
 
+mod site {
+    include!(concat!(env!("OUT_DIR"), "/site.rs"));
+}
+
+/// The serving policy, a postcard blob in flash (made by build.rs).
+static POLICY_BLOB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/policy.postcard"));
+
 /// Milliseconds since boot, counted by the SysTick exception.
 static TICKS: AtomicU32 = AtomicU32::new(0);
 
-/// How many connections are served at once: one TCP socket each.
-const CONNECTIONS: usize = 4;
-const RX_BUFFER: usize = 4096;
-const TX_BUFFER: usize = 8192;
+/// Connections served at once, one TCP socket each: a browser opens up to six to one host.
+const CONNECTIONS: usize = 8;
+/// Each socket's TCP receive window and transmit queue.
+const TCP_RX_BYTES: usize = 2048;
+const TCP_TX_BYTES: usize = 8192;
+/// Each connection's request buffer (the policy's `max_request_bytes`) and response buffer (the
+/// longest head and error page, and room to copy file bytes through).
+const INPUT_BYTES: usize = 2048;
+const OUTPUT_BYTES: usize = 1536;
+/// The scratch for a decoded request path.
+const PATH_BYTES: usize = 512;
+/// How often the stack's high-water mark is checked (it is printed only when it grew).
+const STACK_CHECK_MS: u64 = 1_000;
 
 #[entry]
 fn main() -> ! {
+    // cortex-m-rt turns these into `&'static mut` references, taken once: the buffers live in
+    // .bss, not on the stack.
+    static mut SOCKET_STORAGE: [SocketStorage<'static>; CONNECTIONS] =
+        [SocketStorage::EMPTY; CONNECTIONS];
+    static mut TCP_RX: [[u8; TCP_RX_BYTES]; CONNECTIONS] = [[0; TCP_RX_BYTES]; CONNECTIONS];
+    static mut TCP_TX: [[u8; TCP_TX_BYTES]; CONNECTIONS] = [[0; TCP_TX_BYTES]; CONNECTIONS];
+    static mut INPUT: [[u8; INPUT_BYTES]; CONNECTIONS] = [[0; INPUT_BYTES]; CONNECTIONS];
+    static mut OUTPUT: [[u8; OUTPUT_BYTES]; CONNECTIONS] = [[0; OUTPUT_BYTES]; CONNECTIONS];
+
     let mut console = Console::open();
     board::start_ticks();
 
+    let blob = match PolicyBlob::from_bytes(POLICY_BLOB) {
+        Ok(blob) => blob,
+        Err(_) => fail(
+            &mut console,
+            format_args!("the policy blob does not decode"),
+        ),
+    };
+    let policy = blob.policy();
+
     let mut eth = match Lan9118::new(Ethernet) {
         Ok(eth) => eth,
-        Err(error) => {
-            let mut line = Line::<96>::new();
-            let _ = writeln!(line, "staticd-device: no Ethernet controller: {error:?}");
-            console.write(line.as_bytes());
-            board::halt();
-        }
+        Err(error) => fail(
+            &mut console,
+            format_args!("no Ethernet controller: {error:?}"),
+        ),
     };
     let mac = eth.mac_address();
     let mut clock = Clock::new();
@@ -48,26 +86,43 @@ fn main() -> ! {
         ^ u64::from(board::cycle_count());
     let mut iface = net::interface(&mut eth, mac, seed, now);
 
-    let mut storage: [SocketStorage; CONNECTIONS] = Default::default();
-    let mut sockets = SocketSet::new(&mut storage[..]);
-    let mut rx = [[0u8; RX_BUFFER]; CONNECTIONS];
-    let mut tx = [[0u8; TX_BUFFER]; CONNECTIONS];
-    let mut handles = [None; CONNECTIONS];
-    for ((handle, rx), tx) in handles.iter_mut().zip(rx.iter_mut()).zip(tx.iter_mut()) {
-        let socket = tcp::Socket::new(
+    let mut sockets = SocketSet::new(&mut SOCKET_STORAGE[..]);
+    let mut slots: heapless::Vec<Slot<'static, _>, CONNECTIONS> = heapless::Vec::new();
+    let buffers = TCP_RX
+        .iter_mut()
+        .zip(TCP_TX.iter_mut())
+        .zip(INPUT.iter_mut().zip(OUTPUT.iter_mut()));
+    for ((rx, tx), (input, output)) in buffers {
+        let mut socket = tcp::Socket::new(
             tcp::SocketBuffer::new(&mut rx[..]),
             tcp::SocketBuffer::new(&mut tx[..]),
         );
-        *handle = Some(sockets.add(socket));
+        // A peer that stops acknowledging is dropped by the TCP layer.
+        socket.set_timeout(Some(Duration::from_secs(10)));
+        let handle = sockets.add(socket);
+        match Slot::new(handle, &mut input[..], &mut output[..], &policy) {
+            Ok(slot) => {
+                let _ = slots.push(slot);
+            }
+            Err(_) => fail(
+                &mut console,
+                format_args!("input buffers below max_request_bytes"),
+            ),
+        }
     }
 
     eth.enable_receive_interrupt();
     board::enable_ethernet_interrupt();
 
-    let mut line = Line::<160>::new();
+    let files = site::FILES;
+    let mut source = StaticTable::new(files);
+    let mut path_buf = [0u8; PATH_BYTES];
+    let mut dates = DateCache::default();
+    let mut line = Line::<200>::new();
+    let site_bytes: usize = files.iter().map(|file| file.body.len()).sum();
     let _ = writeln!(
         line,
-        "staticd-device: serving on {}:{} (mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, {} connections)",
+        "staticd-device: serving on {}:{} (mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}; {} files, {} bytes; {} connections)",
         net::ADDRESS,
         net::HTTP_PORT,
         mac[0],
@@ -76,36 +131,63 @@ fn main() -> ! {
         mac[3],
         mac[4],
         mac[5],
+        files.len(),
+        site_bytes,
         CONNECTIONS
     );
     console.write(line.as_bytes());
 
+    let mut stack_reported = 0;
+    let mut stack_checked_ms = 0;
     loop {
-        let now = Instant::from_millis(clock.now_ms(TICKS.load(Ordering::Relaxed)) as i64);
-        let changed = iface.poll(now, &mut eth, &mut sockets);
-        let mut progressed = changed == smoltcp::iface::PollResult::SocketStateChanged;
-        for handle in handles.iter().flatten() {
-            let socket = sockets.get_mut::<tcp::Socket>(*handle);
-            if !socket.is_open() {
-                let _ = socket.listen(net::HTTP_PORT);
-            }
-            if socket.can_recv() {
-                let mut buf = [0u8; 512];
-                if let Ok(n) = socket.recv_slice(&mut buf)
-                    && n > 0
-                {
-                    {
-                        progressed = true;
-                        let _ =
-                            socket.send_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
-                    }
-                }
+        let ms = clock.now_ms(TICKS.load(Ordering::Relaxed));
+        let unix_secs = site::CLOCK_START_UNIX + ms / 1000;
+        let now = Now {
+            ms,
+            unix_secs,
+            date: dates.at(unix_secs),
+        };
+        let timestamp = Instant::from_millis(ms as i64);
+        let mut moved =
+            iface.poll(timestamp, &mut eth, &mut sockets) == PollResult::SocketStateChanged;
+        let mut site = Site {
+            policy: &policy,
+            source: &mut source,
+            path_buf: &mut path_buf[..],
+        };
+        for slot in slots.iter_mut() {
+            moved |= slot.poll(&mut sockets, &now, &mut site, &mut |bytes| {
+                console.write(bytes)
+            });
+        }
+        if moved {
+            // Send what the connections queued without waiting for the next pass.
+            iface.poll(timestamp, &mut eth, &mut sockets);
+            continue;
+        }
+        if ms.saturating_sub(stack_checked_ms) >= STACK_CHECK_MS {
+            stack_checked_ms = ms;
+            let (used, size) = board::stack_usage();
+            if used > stack_reported {
+                stack_reported = used;
+                line.clear();
+                let _ = writeln!(
+                    line,
+                    "staticd-device: stack high-water {used} of {size} bytes"
+                );
+                console.write(line.as_bytes());
             }
         }
-        if !progressed {
-            board::sleep_unless(|| eth.frame_waiting());
-        }
+        board::sleep_unless(|| eth.frame_waiting());
     }
+}
+
+/// Reports why the device cannot serve, and stops.
+fn fail(console: &mut Console, why: core::fmt::Arguments<'_>) -> ! {
+    let mut line = Line::<160>::new();
+    let _ = writeln!(line, "staticd-device: cannot start: {why}");
+    console.write(line.as_bytes());
+    board::halt();
 }
 
 #[exception]
