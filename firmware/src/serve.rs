@@ -81,6 +81,9 @@ impl WriteReady for SocketIo<'_, '_> {
 }
 
 /// What one socket is doing.
+// reason: there is no heap to box the driver into; a slot holds its largest phase for its whole
+// life wherever it lives, so the smaller variants would save nothing.
+#[allow(clippy::large_enum_variant)]
 enum Phase<'b, R> {
     /// Waiting for a connection, with the buffers the next one will use.
     Listening {

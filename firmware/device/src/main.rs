@@ -14,7 +14,7 @@ use cortex_m_rt::{entry, exception};
 use smoltcp::iface::{PollResult, SocketSet, SocketStorage};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
-use staticd_core::StaticTable;
+use staticd_core::{StaticFile, StaticTable};
 use staticd_core::drive::DateCache;
 use staticd_core::policy::PolicyBlob;
 use staticd_core::respond::{Now, Site};
@@ -59,6 +59,8 @@ fn main() -> ! {
     static mut TCP_TX: [[u8; TCP_TX_BYTES]; CONNECTIONS] = [[0; TCP_TX_BYTES]; CONNECTIONS];
     static mut INPUT: [[u8; INPUT_BYTES]; CONNECTIONS] = [[0; INPUT_BYTES]; CONNECTIONS];
     static mut OUTPUT: [[u8; OUTPUT_BYTES]; CONNECTIONS] = [[0; OUTPUT_BYTES]; CONNECTIONS];
+    static mut SLOTS: heapless::Vec<Slot<'static, &'static StaticFile>, CONNECTIONS> =
+        heapless::Vec::new();
 
     let mut console = Console::open();
     board::start_ticks();
@@ -87,7 +89,7 @@ fn main() -> ! {
     let mut iface = net::interface(&mut eth, mac, seed, now);
 
     let mut sockets = SocketSet::new(&mut SOCKET_STORAGE[..]);
-    let mut slots: heapless::Vec<Slot<'static, _>, CONNECTIONS> = heapless::Vec::new();
+    let slots = SLOTS;
     let buffers = TCP_RX
         .iter_mut()
         .zip(TCP_TX.iter_mut())
