@@ -14,10 +14,10 @@ use cortex_m_rt::{entry, exception};
 use smoltcp::iface::{PollResult, SocketSet, SocketStorage};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
-use staticd_core::{StaticFile, StaticTable};
 use staticd_core::drive::DateCache;
 use staticd_core::policy::PolicyBlob;
 use staticd_core::respond::{Now, Site};
+use staticd_core::{StaticFile, StaticTable};
 use staticd_firmware::clock::Clock;
 use staticd_firmware::line::Line;
 use staticd_firmware::serve::Slot;
@@ -122,10 +122,11 @@ fn main() -> ! {
     let mut dates = DateCache::default();
     let mut line = Line::<200>::new();
     let site_bytes: usize = files.iter().map(|file| file.body.len()).sum();
+    line.push_bytes(b"staticd-device: serving on ");
+    staticd_firmware::serve::write_ipv4(&mut line, net::ADDRESS);
     let _ = writeln!(
         line,
-        "staticd-device: serving on {}:{} (mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}; {} files, {} bytes; {} connections)",
-        net::ADDRESS,
+        ":{} (mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}; {} files, {} bytes; {} connections)",
         net::HTTP_PORT,
         mac[0],
         mac[1],
