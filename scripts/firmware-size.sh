@@ -153,36 +153,42 @@ import socket, sys, threading, time
 port = int(sys.argv[1])
 DURATION, CLIENTS, PATH = 5.0, 4, "/about.html"
 request = f"GET {PATH} HTTP/1.1\r\nHost: device\r\n\r\n".encode()
-counts = [0] * CLIENTS
+counts, errors = [0] * CLIENTS, [0] * CLIENTS
 def client(i):
     deadline = time.monotonic() + DURATION
     while time.monotonic() < deadline:
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            f = s.makefile("rb")
-            # Up to 90 requests per connection: the device's keepalive_requests is 100.
-            for _ in range(90):
-                if time.monotonic() >= deadline:
+        try:
+            connection(i, deadline)
+        except OSError as e:
+            errors[i] += 1
+            print(f"  client {i}: {e!r}", file=sys.stderr)
+def connection(i, deadline):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        f = s.makefile("rb")
+        # Up to 90 requests per connection: the device's keepalive_requests is 100.
+        for _ in range(90):
+            if time.monotonic() >= deadline:
+                return
+            s.sendall(request)
+            length = None
+            while True:
+                line = f.readline()
+                if not line:
                     return
-                s.sendall(request)
-                length = None
-                while True:
-                    line = f.readline()
-                    if not line:
-                        return
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                    if line == b"\r\n":
-                        break
-                f.read(length or 0)
-                counts[i] += 1
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+                if line == b"\r\n":
+                    break
+            f.read(length or 0)
+            counts[i] += 1
 threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
 start = time.monotonic()
 for t in threads: t.start()
 for t in threads: t.join()
 elapsed = time.monotonic() - start
 total = sum(counts)
-print(f"  {total} requests for {PATH} in {elapsed:.1f} s, {CLIENTS} keep-alive clients: {total / elapsed:.0f} req/s (indicative)")
+print(f"  {total} requests for {PATH} in {elapsed:.1f} s, {CLIENTS} keep-alive clients: {total / elapsed:.0f} req/s (indicative), {sum(errors)} connection errors")
 PY
 sleep 1.5
 static_ram=$("$LLVM_BIN/llvm-size" -A "$ELF" | awk '$1 == ".data" || $1 == ".bss" {s += $2} END {print s}')
