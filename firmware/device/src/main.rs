@@ -209,7 +209,8 @@ unsafe fn DefaultHandler(irqn: i16) {
 
 /// With `no-panic-link-check`, the firmware links only if no panic can happen: a panic path
 /// calls this symbol, which nothing defines, so the link fails and names the caller.
-/// `scripts/firmware-size.sh --panics` lists what still links one (firmware/README.md says why).
+/// `scripts/firmware-size.sh --panics` lists what still links one; the README's firmware section
+/// says why each remains.
 #[cfg(feature = "no-panic-link-check")]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
