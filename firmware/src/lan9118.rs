@@ -130,6 +130,15 @@ pub struct Lan9118<R> {
     mac: [u8; 6],
 }
 
+impl<R> core::fmt::Debug for Lan9118<R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Lan9118")
+            .field("mac", &self.mac)
+            .field("counters", &self.port.counters)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<R: Registers> Lan9118<R> {
     /// Resets and configures the controller: MAC address from its EEPROM (as the controller
     /// loaded it at reset), auto-negotiation, receive and transmit on, own address and broadcast
@@ -307,6 +316,7 @@ impl<R: Registers> Port<R> {
 }
 
 /// A received frame, lent to the network stack.
+#[derive(Debug)]
 pub struct RxFrame<'a> {
     frame: &'a [u8],
 }
@@ -323,6 +333,12 @@ impl RxToken for RxFrame<'_> {
 /// Room for one frame in the transmit FIFO.
 pub struct TxFrame<'a, R> {
     port: &'a mut Port<R>,
+}
+
+impl<R> core::fmt::Debug for TxFrame<'_, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TxFrame").finish_non_exhaustive()
+    }
 }
 
 impl<R: Registers> TxToken for TxFrame<'_, R> {

@@ -48,6 +48,15 @@ impl<const N: usize> Line<N> {
     }
 }
 
+impl<const N: usize> fmt::Debug for Line<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Line")
+            .field("len", &self.len)
+            .field("truncated", &self.truncated)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<const N: usize> Default for Line<N> {
     fn default() -> Self {
         Self::new()

@@ -36,6 +36,12 @@ const STEPS_PER_PASS: usize = 8;
 /// (the driver asks [`ReadReady`] first); a peer's FIN reads as end of stream.
 pub struct SocketIo<'s, 'a>(pub &'s mut tcp::Socket<'a>);
 
+impl core::fmt::Debug for SocketIo<'_, '_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("SocketIo").field(&self.0.state()).finish()
+    }
+}
+
 impl ErrorType for SocketIo<'_, '_> {
     type Error = ErrorKind;
 }
@@ -106,6 +112,21 @@ enum Phase<'b, R> {
 pub struct Slot<'b, R> {
     handle: SocketHandle,
     phase: Phase<'b, R>,
+}
+
+impl<R> core::fmt::Debug for Slot<'_, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let phase = match self.phase {
+            Phase::Listening { .. } => "listening",
+            Phase::Serving(_) => "serving",
+            Phase::Closing { .. } => "closing",
+            Phase::Moving => "out of service",
+        };
+        f.debug_struct("Slot")
+            .field("handle", &self.handle)
+            .field("phase", &phase)
+            .finish()
+    }
 }
 
 impl<'b, R: staticd_core::source::Resource> Slot<'b, R> {
