@@ -65,12 +65,11 @@ fn main() -> ! {
     let mut console = Console::open();
     board::start_ticks();
 
-    let blob = match PolicyBlob::from_bytes(POLICY_BLOB) {
-        Ok(blob) => blob,
-        Err(_) => fail(
+    let Ok(blob) = PolicyBlob::from_bytes(POLICY_BLOB) else {
+        fail(
             &mut console,
             format_args!("the policy blob does not decode"),
-        ),
+        );
     };
     let policy = blob.policy();
 
