@@ -4,8 +4,9 @@
 #   - the release ELF's .text, .rodata, .data and .bss, and of .text what staticd-core, smoltcp,
 #     the LAN9118 driver and the rest take (each instruction counted for the source file of its
 #     innermost inlined frame, from the debug line table);
-#   - RAM: static (.data + .bss) and the stack's high-water mark, which the firmware measures from
-#     its painted stack and prints over semihosting, read here after a load run;
+#   - RAM: static (.data + .bss) and the stack's high-water marks, which the firmware measures
+#     from its painted stack and prints over semihosting: at start-up, and while serving (it
+#     paints the unused stack again once started), read here after a load run;
 #   - requests per second for a small page through QEMU: 4 keep-alive clients for 5 s on
 #     127.0.0.1 (indicative only: QEMU is an emulator, not the device's clock).
 # With --panics: the places where a panic can still be reached, by crate and function (from the
@@ -193,8 +194,10 @@ PY
 sleep 1.5
 static_ram=$("$LLVM_BIN/llvm-size" -A "$ELF" | awk '$1 == ".data" || $1 == ".bss" {s += $2} END {print s}')
 echo "  static RAM (.data + .bss): $static_ram B"
-stack=$(grep -o 'stack high-water [0-9]* of [0-9]* bytes' "$log" | tail -n1 || true)
-echo "  ${stack:-stack high-water: not reported} (after the load run)"
+startup=$(grep -o 'stack at start-up [0-9]* of [0-9]* bytes' "$log" | tail -n1 || true)
+serving=$(grep -o 'stack high-water [0-9]* of [0-9]* bytes while serving' "$log" | tail -n1 || true)
+echo "  ${startup:-stack at start-up: not reported} (decoding the policy blob is the deepest)"
+echo "  ${serving:-stack high-water while serving: not reported} (after the load run)"
 if grep -q 'panic' "$log"; then
     echo "the device panicked:" >&2
     grep panic "$log" >&2

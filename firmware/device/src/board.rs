@@ -84,16 +84,25 @@ pub fn sleep_unless(busy: impl FnOnce() -> bool) {
     });
 }
 
+unsafe extern "C" {
+    static _stack_end: u32;
+    static _stack_start: u32;
+}
+
+/// The stack region, `(lowest address, one past the highest)`, from the linker script.
+fn stack_region() -> (usize, usize) {
+    (
+        (&raw const _stack_end) as usize,
+        (&raw const _stack_start) as usize,
+    )
+}
+
 /// The stack's high-water mark and its size, in bytes: cortex-m-rt (feature `paint-stack`)
-/// painted the region from `_stack_end` up to `_stack_start` before `main`; the words the stack
-/// never reached still hold the paint.
+/// painted the region from `_stack_end` up to `_stack_start` before `main` (and
+/// [`repaint_unused_stack`] again after start-up); the words the stack never reached since still
+/// hold the paint.
 pub fn stack_usage() -> (usize, usize) {
-    unsafe extern "C" {
-        static _stack_end: u32;
-        static _stack_start: u32;
-    }
-    let bottom = (&raw const _stack_end) as usize;
-    let top = (&raw const _stack_start) as usize;
+    let (bottom, top) = stack_region();
     let words = (bottom..top).step_by(4).map(|address| {
         // SAFETY: an aligned word of RAM between the linker's stack bounds; below the stack
         // pointer it is unused, and reading it changes nothing.
@@ -101,6 +110,20 @@ pub fn stack_usage() -> (usize, usize) {
     });
     let size = top.saturating_sub(bottom);
     (staticd_firmware::stack::used_bytes(words, size), size)
+}
+
+/// Paints the unused stack again, so that [`stack_usage`] measures from here on: what start-up
+/// took (decoding the policy, bringing up the stack) no longer counts. Leaves 1 KiB below the
+/// stack pointer alone for this function's own frame.
+#[inline(never)]
+pub fn repaint_unused_stack() {
+    let (bottom, _) = stack_region();
+    let below_frames = (cortex_m::register::msp::read() as usize).saturating_sub(1024);
+    for address in (bottom..below_frames).step_by(4) {
+        // SAFETY: an aligned word of the stack region below the live frames (the stack pointer
+        // less a margin for this function's frame): no one uses it until the stack grows there.
+        unsafe { core::ptr::write_volatile(address as *mut u32, staticd_firmware::stack::PAINT) }
+    }
 }
 
 /// Stops for good (nothing to serve without a network).

@@ -65,7 +65,7 @@ fn main() -> ! {
     let mut console = Console::open();
     board::start_ticks();
 
-    let Ok(blob) = PolicyBlob::from_bytes(POLICY_BLOB) else {
+    let Some(blob) = load_policy() else {
         fail(
             &mut console,
             format_args!("the policy blob does not decode"),
@@ -73,7 +73,7 @@ fn main() -> ! {
     };
     let policy = blob.policy();
 
-    let mut eth = match Lan9118::new(Ethernet) {
+    let eth = match start_ethernet() {
         Ok(eth) => eth,
         Err(error) => fail(
             &mut console,
@@ -85,7 +85,7 @@ fn main() -> ! {
     let now = Instant::from_millis(clock.now_ms(TICKS.load(Ordering::Relaxed)) as i64);
     let seed = u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0, 0])
         ^ u64::from(board::cycle_count());
-    let mut iface = net::interface(&mut eth, mac, seed, now);
+    let mut iface = net::interface(eth, mac, seed, now);
 
     let mut sockets = SocketSet::new(&mut SOCKET_STORAGE[..]);
     let slots = SLOTS;
@@ -139,6 +139,15 @@ fn main() -> ! {
     );
     console.write(line.as_bytes());
 
+    // Start-up's deepest stack (decoding the policy blob), then the serving loop's alone.
+    let (startup, size) = board::stack_usage();
+    line.clear();
+    let _ = writeln!(
+        line,
+        "staticd-device: stack at start-up {startup} of {size} bytes"
+    );
+    console.write(line.as_bytes());
+    board::repaint_unused_stack();
     let mut stack_reported = 0;
     let mut stack_checked_ms = 0;
     loop {
@@ -150,8 +159,7 @@ fn main() -> ! {
             date: dates.at(unix_secs),
         };
         let timestamp = Instant::from_millis(ms as i64);
-        let mut moved =
-            iface.poll(timestamp, &mut eth, &mut sockets) == PollResult::SocketStateChanged;
+        let mut moved = iface.poll(timestamp, eth, &mut sockets) == PollResult::SocketStateChanged;
         let mut site = Site {
             policy: &policy,
             source: &mut source,
@@ -164,7 +172,7 @@ fn main() -> ! {
         }
         if moved {
             // Send what the connections queued without waiting for the next pass.
-            iface.poll(timestamp, &mut eth, &mut sockets);
+            iface.poll(timestamp, eth, &mut sockets);
             continue;
         }
         if ms.saturating_sub(stack_checked_ms) >= STACK_CHECK_MS {
@@ -175,13 +183,30 @@ fn main() -> ! {
                 line.clear();
                 let _ = writeln!(
                     line,
-                    "staticd-device: stack high-water {used} of {size} bytes"
+                    "staticd-device: stack high-water {used} of {size} bytes while serving"
                 );
                 console.write(line.as_bytes());
             }
         }
         board::sleep_unless(|| eth.frame_waiting());
     }
+}
+
+/// Decodes the policy blob into a static. Not inlined, like [`start_ethernet`]: decoding and
+/// moving a multi-kilobyte value takes stack that would otherwise stay in `main`'s frame, under
+/// the serving loop, for the device's whole life.
+#[inline(never)]
+fn load_policy() -> Option<&'static PolicyBlob<'static>> {
+    let blob = PolicyBlob::from_bytes(POLICY_BLOB).ok()?;
+    cortex_m::singleton!(: PolicyBlob<'static> = blob).map(|blob| &*blob)
+}
+
+/// Brings the Ethernet controller up, into a static (its frame buffers are 3 KiB).
+#[inline(never)]
+fn start_ethernet() -> Result<&'static mut Lan9118<Ethernet>, lan9118::InitError> {
+    let eth = Lan9118::new(Ethernet)?;
+    // Called once: the singleton is always free here.
+    cortex_m::singleton!(: Lan9118<Ethernet> = eth).ok_or(lan9118::InitError::Busy)
 }
 
 /// Reports why the device cannot serve, and stops.
