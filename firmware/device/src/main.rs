@@ -100,6 +100,8 @@ fn main() -> ! {
         );
         // A peer that stops acknowledging is dropped by the TCP layer.
         socket.set_timeout(Some(Duration::from_secs(10)));
+        // Listening before the ready line: a connection that comes at once finds the socket.
+        let _ = socket.listen(net::HTTP_PORT);
         let handle = sockets.add(socket);
         match Slot::new(handle, &mut input[..], &mut output[..], &policy) {
             Ok(slot) => {
@@ -121,6 +123,15 @@ fn main() -> ! {
     let mut dates = DateCache::default();
     let mut line = Line::<200>::new();
     let site_bytes: usize = files.iter().map(|file| file.body.len()).sum();
+    // Start-up's deepest stack (decoding the policy blob), then the serving loop's alone.
+    let (startup, size) = board::stack_usage();
+    let _ = writeln!(
+        line,
+        "staticd-device: stack at start-up {startup} of {size} bytes"
+    );
+    console.write(line.as_bytes());
+    board::repaint_unused_stack();
+    line.clear();
     line.push_bytes(b"staticd-device: serving on ");
     staticd_firmware::serve::write_ipv4(&mut line, net::ADDRESS);
     let _ = writeln!(
@@ -139,15 +150,6 @@ fn main() -> ! {
     );
     console.write(line.as_bytes());
 
-    // Start-up's deepest stack (decoding the policy blob), then the serving loop's alone.
-    let (startup, size) = board::stack_usage();
-    line.clear();
-    let _ = writeln!(
-        line,
-        "staticd-device: stack at start-up {startup} of {size} bytes"
-    );
-    console.write(line.as_bytes());
-    board::repaint_unused_stack();
     let mut stack_reported = 0;
     let mut stack_checked_ms = 0;
     loop {
