@@ -2,27 +2,15 @@
 //! - memory.x where the linker finds it, and cortex-m-rt's link.x;
 //! - the site table: every file of the repository's `site/` compiled in, with its ETag (the
 //!   xxh3-128 of its bytes, as the std server computes it), media type and modification time;
-//! - the serving policy as a postcard blob, read from flash at start-up.
+//! - the serving policy (`staticd_firmware::policy::POLICY`) as a postcard blob, read from flash
+//!   at start-up.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use staticd_core::HeaderRule;
-use staticd_core::policy::{Policy, PolicyBlob};
-
-/// The device's serving policy: the defaults, with limits sized for a device and a header
-/// timeout short enough for a test to see it.
-const RULES: &[HeaderRule<'static>] = &[HeaderRule::new("images/*", Some("max-age=3600"), [])];
-const POLICY: Policy<'static> = Policy {
-    server_name: "staticd-device",
-    max_request_bytes: 2048,
-    header_timeout_ms: 5_000,
-    keepalive_timeout_ms: 5_000,
-    keepalive_requests: 100,
-    rules: RULES,
-    ..Policy::DEFAULT
-};
+use staticd_core::policy::PolicyBlob;
+use staticd_firmware::policy::POLICY;
 
 fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));

@@ -4,6 +4,7 @@
 //! - [`lan9118`]: a polled driver for the board's Ethernet controller over a [`Registers`]
 //!   trait, and its `smoltcp` device;
 //! - [`net`]: the static address in QEMU's user network;
+//! - [`policy`]: the serving policy the firmware is built with;
 //! - [`serve`]: HTTP on the TCP sockets, one staticd-core driver per socket, and the access log;
 //! - [`clock`]: the millisecond clock from the SysTick counter;
 //! - [`stack`]: the stack high-water mark from the painted stack;
@@ -36,6 +37,7 @@ pub mod clock;
 pub mod lan9118;
 pub mod line;
 pub mod net;
+pub mod policy;
 pub mod serve;
 pub mod stack;
 
