@@ -1,12 +1,13 @@
 //! Build-time work for the firmware:
 //! - memory.x where the linker finds it, and cortex-m-rt's link.x;
-//! - the site table: every file of the repository's `site/` compiled in, with its ETag (the
-//!   xxh3-128 of its bytes, as the std server computes it), media type and modification time;
+//! - the site table (`staticd_core::build`): every file of the repository's `site/` compiled in,
+//!   with its ETag (the xxh3-128 of its bytes, as the std server computes it), media type and
+//!   modification time;
+//! - the clock's starting point: the device has no real-time clock;
 //! - the serving policy (`staticd_firmware::policy::POLICY`) as a postcard blob, read from flash
 //!   at start-up.
 
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use staticd_core::policy::PolicyBlob;
@@ -27,65 +28,33 @@ fn main() {
         .canonicalize()
         .expect("the repository's site/");
     println!("cargo:rerun-if-changed={}", site.display());
-    let mut files = Vec::new();
-    collect(&site, &site, &mut files);
-    files.sort();
-
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("a clock after 1970")
-        .as_secs();
-    let mut table = String::new();
-    writeln!(table, "/// The files of site/, compiled in.").unwrap();
-    writeln!(table, "pub static FILES: &[staticd_core::StaticFile] = &[").unwrap();
-    let mut newest = 0;
-    for (relative, path) in &files {
-        let bytes = std::fs::read(path).expect("read a site file");
-        let modified = std::fs::metadata(path)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(now, |d| d.as_secs());
-        newest = newest.max(modified);
-        let etag = format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(&bytes));
-        writeln!(
-            table,
-            "    staticd_core::StaticFile {{ path: {relative:?}, body: include_bytes!({:?}), \
-             etag: {etag:?}, last_modified: {modified}, content_type: {:?} }},",
-            path.display().to_string(),
-            staticd_core::mime_for_path(relative),
-        )
-        .unwrap();
+    let files = staticd_core::build::write_table(&site, &out.join("site.rs"), "FILES", |_| true)
+        .expect("write the site table");
+    for file in files {
+        println!("cargo:rerun-if-changed={}", file.display());
     }
-    writeln!(table, "];").unwrap();
-    // The device has no real-time clock: its clock starts at the build's time (never before the
-    // newest file, so no Last-Modified is in the future of Date).
-    writeln!(
-        table,
-        "/// Unix seconds when the device boots.\npub const CLOCK_START_UNIX: u64 = {};",
-        now.max(newest)
+
+    // The clock starts at the build's time, or at SOURCE_DATE_EPOCH, which the table's
+    // modification times then also are: no Last-Modified lies after the device's Date.
+    println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+    let start = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .expect("a clock after 1970")
+                .as_secs()
+        });
+    std::fs::write(
+        out.join("clock.rs"),
+        format!(
+            "/// Unix seconds when the device boots.\npub const CLOCK_START_UNIX: u64 = {start};\n"
+        ),
     )
-    .unwrap();
-    std::fs::write(out.join("site.rs"), table).expect("write site.rs");
+    .expect("write clock.rs");
 
     let blob = PolicyBlob::from_policy(&POLICY).expect("the device policy fits a PolicyBlob");
     let bytes = postcard::to_allocvec(&blob).expect("serialise the policy");
     std::fs::write(out.join("policy.postcard"), bytes).expect("write policy.postcard");
-}
-
-/// Every regular file below `dir`, as (path relative to `root` with `/`, absolute path).
-fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
-    for entry in std::fs::read_dir(dir).expect("read a site directory") {
-        let path = entry.expect("a directory entry").path();
-        if path.is_dir() {
-            collect(root, &path, files);
-        } else if path.is_file() {
-            let relative = path.strip_prefix(root).expect("below the root");
-            let relative: Vec<String> = relative
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            files.push((relative.join("/"), path));
-        }
-    }
 }

@@ -15,46 +15,11 @@ use staticd_core::drive::{Clock, serve};
 use staticd_core::respond::Site;
 use staticd_core::{StaticFile, StaticTable};
 use std::io::Write as _;
-use std::path::Path;
 use support::*;
 
-/// The files of site/ as the firmware's build script compiles them in: xxh3-128 ETag, the
-/// core's media type, the file's modification time.
+/// The files of site/ as the firmware's build script compiles them in (the same helper).
 fn site_table() -> &'static [StaticFile] {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<StaticFile>) {
-        for entry in std::fs::read_dir(dir).expect("read site/") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                walk(root, &path, out);
-                continue;
-            }
-            let relative = path
-                .strip_prefix(root)
-                .expect("below site/")
-                .to_string_lossy()
-                .replace('\\', "/");
-            let body: &'static [u8] = std::fs::read(&path).expect("read a file").leak();
-            let modified = std::fs::metadata(&path)
-                .and_then(|m| m.modified())
-                .expect("mtime")
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("after 1970")
-                .as_secs();
-            let relative: &'static str = relative.leak();
-            out.push(StaticFile {
-                path: relative,
-                body,
-                etag: format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(body)).leak(),
-                last_modified: modified,
-                content_type: staticd_core::mime_for_path(relative),
-            });
-        }
-    }
-    let root = repo_root().join("site");
-    let mut files = Vec::new();
-    walk(&root, &root, &mut files);
-    files.sort_by_key(|f| f.path);
-    files.leak()
+    staticd_core::build::load_table(&repo_root().join("site"), |_| true).expect("read site/")
 }
 
 /// A client's bytes in, the answers out; reads end the stream when the bytes run out.

@@ -27,6 +27,7 @@ use board::{Console, Ethernet};
 
 mod site {
     include!(concat!(env!("OUT_DIR"), "/site.rs"));
+    include!(concat!(env!("OUT_DIR"), "/clock.rs"));
 }
 
 /// The serving policy, a postcard blob in flash (made by build.rs).
