@@ -175,6 +175,12 @@ impl<'b, R: Resource> Driver<'b, R> {
         })
     }
 
+    /// Gives the buffers back, for the next connection on the same socket (a device keeps one
+    /// pair per socket for its whole life).
+    pub fn into_buffers(self) -> (&'b mut [u8], &'b mut [u8]) {
+        (self.input, self.output)
+    }
+
     /// The connection's next deadline (milliseconds), for a caller that sleeps between steps.
     pub fn deadline(&self) -> Option<u64> {
         self.conn.deadline()

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::client::{CloseWait, IO_TIMEOUT, Response, find};
 use super::formats::{now_unix, parse_imf_fixdate};
+use super::process::Finished;
 use super::server::Server;
 
 /// The fields every response carries (RFC 9110 §6.6.1 Date, §10.2.4 Server; RFC 9112 §9.6
@@ -109,4 +110,46 @@ pub fn assert_refused_and_closed(server: &Server, attack: &str, statuses: &[u16]
             String::from_utf8_lossy(&rest)
         ),
     }
+}
+
+/// A start-up refusal as a user sees it: exit status 2, exactly one non-empty line on stderr
+/// holding every word of `names`, nothing on stdout (no ready line), no panic and no backtrace.
+/// Returns the line.
+pub fn assert_refused_at_start(what: &str, run: &Finished, names: &[&str]) -> String {
+    let status = run
+        .status
+        .unwrap_or_else(|| panic!("{what}: staticd kept running; stdout {:?}", run.stdout));
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "{what}: exit status; stderr {:?}",
+        run.stderr
+    );
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "{what}: one line on stderr, got {:?}",
+        run.stderr
+    );
+    for name in names {
+        assert!(
+            lines[0].contains(name),
+            "{what}: the message names {name:?}: {:?}",
+            lines[0]
+        );
+    }
+    for bad in ["panicked", "backtrace", "RUST_BACKTRACE"] {
+        assert!(
+            !run.stderr.contains(bad),
+            "{what}: {bad} in stderr: {:?}",
+            run.stderr
+        );
+    }
+    assert!(run.stdout.is_empty(), "{what}: stdout {:?}", run.stdout);
+    lines[0].to_owned()
 }

@@ -12,7 +12,7 @@
 //!   [`Conn::wait_closed`]), [`Response`], [`parse_response_head`], raw [`exchange`]s that say how
 //!   the connection ended, [`split_responses`], [`status_lines`], [`http_agent`] (ureq).
 //! - [`checks`]: [`assert_common_headers`] (the fields every response carries),
-//!   [`assert_refused_and_closed`], [`req`] (a request head as text).
+//!   [`assert_refused_and_closed`], [`assert_refused_at_start`], [`req`] (a request head as text).
 //! - [`fixtures`] (not glob-exported): small sites several groups serve.
 //! - [`process`]: [`TempDir`] (tempfile), [`run_staticd`] ([`Finished`]) for runs that exit (bad
 //!   settings, `--help`), [`repo_root`], [`free_port`].

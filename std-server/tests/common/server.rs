@@ -345,6 +345,34 @@ impl Server {
         conn.read_response()
     }
 
+    /// `GET target HTTP/1.1` on a fresh connection with `target` sent byte for byte (NUL, raw
+    /// UTF-8, backslashes go out as given), `Connection: close`; the response, or why none came
+    /// within 5 s.
+    pub fn try_get_raw(&self, target: &[u8]) -> Result<Response, String> {
+        let mut raw = b"GET ".to_vec();
+        raw.extend_from_slice(target);
+        raw.extend_from_slice(
+            format!(
+                " HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                self.host()
+            )
+            .as_bytes(),
+        );
+        let mut conn = self.connect();
+        conn.send(&raw).map_err(|e| format!("send: {e}"))?;
+        conn.try_read_response(false, Duration::from_secs(5))
+    }
+
+    /// As [`Server::try_get_raw`]; panics when no response comes.
+    pub fn get_raw(&self, target: &[u8]) -> Response {
+        self.try_get_raw(target).unwrap_or_else(|e| {
+            panic!(
+                "GET {:?}: no response: {e}",
+                String::from_utf8_lossy(target)
+            )
+        })
+    }
+
     /// Sends `raw` on a fresh connection and reads one response (without a body when `raw` is a HEAD).
     pub fn request(&self, raw: &[u8]) -> Response {
         let mut conn = self.connect();

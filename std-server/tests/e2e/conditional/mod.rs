@@ -78,12 +78,11 @@ fn data() -> Vec<u8> {
 }
 
 fn raw_request(server: &Server, method: &str, path: &str, headers: &[(&str, &str)]) -> String {
-    let mut raw = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", server.host());
-    for (name, value) in headers {
-        raw.push_str(&format!("{name}: {value}\r\n"));
-    }
-    raw.push_str("\r\n");
-    raw
+    let fields: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
+    req(method, path, "HTTP/1.1", &server.host(), &fields)
 }
 
 /// One request on a fresh connection; the response (read without a body for HEAD).

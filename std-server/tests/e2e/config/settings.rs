@@ -26,54 +26,12 @@ fn server_section(dir: &TempDir, extra: &str) -> String {
     )
 }
 
-/// Exit status 2, exactly one non-empty stderr line naming the file and every word of `names`,
-/// nothing on stdout, no panic and no backtrace.
+/// Refused at start (see [`assert_refused_at_start`]), and the line also names the settings file.
 fn assert_refused(what: &str, run: &Finished, names: &[&str]) {
-    let status = run.status.unwrap_or_else(|| {
-        panic!(
-            "{what}: staticd kept running with a bad config; stdout {:?}",
-            run.stdout
-        )
-    });
-    assert_eq!(
-        status.code(),
-        Some(2),
-        "{what}: exit status; stderr {:?}",
-        run.stderr
-    );
-    let lines: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "{what}: one line on stderr, got {:?}",
-        run.stderr
-    );
-    let line = lines[0];
+    let line = assert_refused_at_start(what, run, names);
     assert!(
         line.contains("bad.toml"),
         "{what}: the message names the file: {line:?}"
-    );
-    for name in names {
-        assert!(
-            line.contains(name),
-            "{what}: the message names {name:?}: {line:?}"
-        );
-    }
-    for bad in ["panicked", "backtrace", "RUST_BACKTRACE"] {
-        assert!(
-            !run.stderr.contains(bad),
-            "{what}: {bad} in stderr: {:?}",
-            run.stderr
-        );
-    }
-    assert!(
-        !run.stdout.contains("listening"),
-        "{what}: started anyway: {:?}",
-        run.stdout
     );
 }
 

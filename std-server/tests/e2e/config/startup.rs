@@ -7,36 +7,6 @@ use std::time::Duration;
 
 const RUN_LIMIT: Duration = Duration::from_secs(10);
 
-/// Exit status 2, exactly one non-empty line on stderr holding every word of `names`, no ready
-/// line and no panic. Returns the line.
-fn assert_refused(what: &str, run: &Finished, names: &[&str]) -> String {
-    let status = run
-        .status
-        .unwrap_or_else(|| panic!("{what}: staticd kept running; stdout {:?}", run.stdout));
-    assert_eq!(status.code(), Some(2), "{what}: stderr {:?}", run.stderr);
-    let lines: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "{what}: one line on stderr: {:?}",
-        run.stderr
-    );
-    for name in names {
-        assert!(
-            lines[0].contains(name),
-            "{what}: names {name:?}: {:?}",
-            lines[0]
-        );
-    }
-    assert!(!run.stderr.contains("panicked"), "{what}: {:?}", run.stderr);
-    assert!(run.stdout.is_empty(), "{what}: stdout {:?}", run.stdout);
-    lines[0].to_owned()
-}
-
 /// A settings file `staticd.toml` in `dir` serving `dir/site` on 127.0.0.1:`port`, plus `extra`.
 fn settings_file(dir: &TempDir, port: u16, extra: &str) -> String {
     let site = dir.mkdir("site");
@@ -58,7 +28,7 @@ fn a_second_staticd_on_a_port_in_use_exits_2_with_one_line_and_the_first_keeps_e
     let dir = TempDir::new();
     let config = settings_file(&dir, first.port(), "threads = 2");
     let second = run_staticd(&["--config", &config], dir.path(), RUN_LIMIT);
-    let line = assert_refused(
+    let line = assert_refused_at_start(
         "second staticd on the same port",
         &second,
         &[&format!("127.0.0.1:{}", first.port()), "in use"],
@@ -85,7 +55,7 @@ fn a_port_held_by_any_other_program_is_refused_the_same_way() {
     let dir = TempDir::new();
     let config = settings_file(&dir, port, "");
     let run = run_staticd(&["--config", &config], dir.path(), RUN_LIMIT);
-    assert_refused(
+    assert_refused_at_start(
         "port held by a plain listener",
         &run,
         &[&format!("cannot listen on 127.0.0.1:{port}"), "in use"],
@@ -105,7 +75,7 @@ fn an_access_log_that_cannot_be_opened_is_refused_naming_the_key() {
         ),
     );
     let run = run_staticd(&["--config", &config], dir.path(), RUN_LIMIT);
-    assert_refused(
+    assert_refused_at_start(
         "unopenable access log",
         &run,
         &[
@@ -129,7 +99,7 @@ fn an_error_log_that_cannot_be_opened_is_refused_naming_the_key() {
         ),
     );
     let run = run_staticd(&["--config", &config], dir.path(), RUN_LIMIT);
-    assert_refused(
+    assert_refused_at_start(
         "unopenable error log",
         &run,
         &[
@@ -212,8 +182,11 @@ fn check_accepts_good_settings_and_refuses_bad_ones_with_the_start_up_line() {
     let config = settings_file(&dir, 0, "keepalive_timeout = 0");
     let check = run_staticd(&["--check", "--config", &config], dir.path(), RUN_LIMIT);
     let start = run_staticd(&["--config", &config], dir.path(), RUN_LIMIT);
-    let line = assert_refused("--check, bad value", &check, &["server.keepalive_timeout"]);
-    assert_eq!(line, assert_refused("start, bad value", &start, &[]));
+    let line = assert_refused_at_start("--check, bad value", &check, &["server.keepalive_timeout"]);
+    assert_eq!(
+        line,
+        assert_refused_at_start("start, bad value", &start, &[])
+    );
 
     let missing = dir.path().join("nope/access.log");
     let config = settings_file(
@@ -226,8 +199,11 @@ fn check_accepts_good_settings_and_refuses_bad_ones_with_the_start_up_line() {
     );
     let check = run_staticd(&["--check", "--config", &config], dir.path(), RUN_LIMIT);
     let start = run_staticd(&["--config", &config], dir.path(), RUN_LIMIT);
-    let line = assert_refused("--check, bad access log", &check, &["log.access_log"]);
-    assert_eq!(line, assert_refused("start, bad access log", &start, &[]));
+    let line = assert_refused_at_start("--check, bad access log", &check, &["log.access_log"]);
+    assert_eq!(
+        line,
+        assert_refused_at_start("start, bad access log", &start, &[])
+    );
 }
 
 #[test]
@@ -281,7 +257,7 @@ fn settings_errors_name_the_exact_key_rule_pattern_and_header() {
             dir.path(),
             RUN_LIMIT,
         );
-        let line = assert_refused(what, &run, names);
+        let line = assert_refused_at_start(what, &run, names);
         assert!(line.contains("bad.toml"), "{what}: {line}");
         for word in *absent {
             assert!(!line.contains(word), "{what}: {word:?} in {line}");

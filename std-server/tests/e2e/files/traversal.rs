@@ -34,26 +34,11 @@ fn server_with_secret(config: &str) -> Server {
     server
 }
 
-/// Sends `GET target` (raw bytes, so NUL and backslashes go out as given) and reads one response.
-fn get_raw(server: &Server, target: &[u8]) -> Result<Response, String> {
-    let mut raw = b"GET ".to_vec();
-    raw.extend_from_slice(target);
-    raw.extend_from_slice(
-        format!(
-            " HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            server.host()
-        )
-        .as_bytes(),
-    );
-    let mut conn = server.connect();
-    conn.send(&raw).map_err(|e| format!("send: {e}"))?;
-    conn.try_read_response(false, Duration::from_secs(5))
-}
-
 /// The target is refused with a 4xx carrying none of the secret's bytes.
 fn assert_refused(server: &Server, target: &[u8]) {
     let shown = String::from_utf8_lossy(target);
-    let r = get_raw(server, target)
+    let r = server
+        .try_get_raw(target)
         .unwrap_or_else(|e| panic!("{shown:?}: no response (a silent close is not allowed): {e}"));
     assert!(
         find(&r.head, SECRET).is_none() && find(&r.body, SECRET).is_none(),
@@ -71,7 +56,9 @@ fn assert_refused(server: &Server, target: &[u8]) {
 
 fn assert_served(server: &Server, target: &[u8], body: &[u8]) {
     let shown = String::from_utf8_lossy(target);
-    let r = get_raw(server, target).unwrap_or_else(|e| panic!("{shown:?}: no response: {e}"));
+    let r = server
+        .try_get_raw(target)
+        .unwrap_or_else(|e| panic!("{shown:?}: no response: {e}"));
     assert_eq!(r.status, 200, "{shown:?}: expected 200, got {}", r.status);
     assert!(r.body == body, "{shown:?}: wrong body {:?}", r.text());
 }
@@ -342,7 +329,9 @@ fn a_link_swapped_to_point_outside_after_being_served_is_refused_soon_and_never_
     let mut last_200 = None;
     let mut first_refusal = None;
     while swapped.elapsed() < REVALIDATE + SLACK {
-        let r = get_raw(&server, b"/swap.txt").expect("a response to /swap.txt");
+        let r = server
+            .try_get_raw(b"/swap.txt")
+            .expect("a response to /swap.txt");
         let at = swapped.elapsed();
         assert!(
             find(&r.body, SECRET).is_none(),
@@ -438,7 +427,9 @@ fn dotfiles_and_dot_directories_are_denied_by_default() {
             r.header("location")
         );
     }
-    let r = get_raw(&server, b"/.well-known/security.txt").expect("response");
+    let r = server
+        .try_get_raw(b"/.well-known/security.txt")
+        .expect("response");
     assert_eq!(r.status, 200, ".well-known is an exception by default");
     assert!(r.text().starts_with("Contact:"));
     assert_still_serves(&server, "/inside.txt", INSIDE, "dotfile probes");

@@ -14,19 +14,11 @@ fn server() -> Server {
         .start()
 }
 
-/// One `GET` with `target` sent byte for byte.
-fn get_raw(server: &Server, target: &[u8]) -> Response {
-    let mut request = b"GET ".to_vec();
-    request.extend_from_slice(target);
-    request.extend_from_slice(format!(" HTTP/1.1\r\nHost: {}\r\n\r\n", server.host()).as_bytes());
-    server.request(&request)
-}
-
 #[test]
 fn raw_utf8_target_serves_the_same_file_as_its_percent_encoding() {
     let server = server();
-    let raw = get_raw(&server, b"/caf\xc3\xa9.html");
-    let encoded = get_raw(&server, b"/caf%C3%A9.html");
+    let raw = server.get_raw(b"/caf\xc3\xa9.html");
+    let encoded = server.get_raw(b"/caf%C3%A9.html");
     assert_eq!(raw.status, 200, "raw UTF-8: {raw:?}");
     assert_eq!(encoded.status, 200, "percent-encoded: {encoded:?}");
     assert_eq!(raw.body, PAGE);
@@ -34,20 +26,20 @@ fn raw_utf8_target_serves_the_same_file_as_its_percent_encoding() {
     assert_eq!(raw.header("content-type"), encoded.header("content-type"));
     assert_eq!(raw.header("etag"), encoded.header("etag"));
     // A query with raw UTF-8 is dropped like any query.
-    let with_query = get_raw(&server, b"/caf\xc3\xa9.html?q=\xe2\x82\xac");
+    let with_query = server.get_raw(b"/caf\xc3\xa9.html?q=\xe2\x82\xac");
     assert_eq!((with_query.status, with_query.body), (200, PAGE.to_vec()));
 }
 
 #[test]
 fn raw_utf8_directory_and_missing_names_resolve_like_any_path() {
     let server = server();
-    let index = get_raw(&server, b"/d\xc3\xa9j\xc3\xa0/");
+    let index = server.get_raw(b"/d\xc3\xa9j\xc3\xa0/");
     assert_eq!(
         (index.status, index.body),
         (200, b"<p>index</p>\n".to_vec())
     );
     // Resolved, not refused: a name that does not exist is 404, not 400.
-    assert_eq!(get_raw(&server, b"/caf\xc3\xa8.html").status, 404);
+    assert_eq!(server.get_raw(b"/caf\xc3\xa8.html").status, 404);
 }
 
 #[test]
@@ -64,7 +56,7 @@ fn control_bytes_and_bytes_that_are_not_utf8_stay_refused() {
         b"/caf\xc3.html",
         b"/\xc0\xae\xc0\xae/secret",
     ] {
-        let response = get_raw(&server, target);
+        let response = server.get_raw(target);
         assert_eq!(
             response.status,
             400,
@@ -73,5 +65,5 @@ fn control_bytes_and_bytes_that_are_not_utf8_stay_refused() {
         );
     }
     // The server is still serving after every refusal.
-    assert_eq!(get_raw(&server, b"/caf\xc3\xa9.html").status, 200);
+    assert_eq!(server.get_raw(b"/caf\xc3\xa9.html").status, 200);
 }
