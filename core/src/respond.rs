@@ -660,7 +660,8 @@ impl<'k, K: Sink> Out<'k, K> {
                 *end = self.sink.position();
             }
         }
-        self.finish(response)
+        // The caller's `finish` turns a response that did not fit into a 500.
+        response
     }
 
     /// 301 to the directory's slashed name, the query kept; the path percent-encoded.
@@ -678,7 +679,10 @@ impl<'k, K: Sink> Out<'k, K> {
         if !path.is_empty() {
             self.put(&[b"/"]);
         }
-        self.put(&[query, b"\r\n"]);
+        // The query as sent, but a raw byte above 0x7F (accepted in a target as if encoded)
+        // becomes %XX: Location is a URI-reference (RFC 9110 §10.2.2, RFC 3986 §2.1).
+        self.put_encoded_where(query, |b| b >= 0x80);
+        self.put(&[b"\r\n"]);
         self.field("X-Content-Type-Options", b"nosniff");
         let sent = if head_only { 0 } else { body_len as u64 };
         let mut response = self.end_head(status, sent);
@@ -693,39 +697,21 @@ impl<'k, K: Sink> Out<'k, K> {
                 *end = self.sink.position();
             }
         }
-        self.finish(response)
+        response
     }
 
     /// Percent-encodes a decoded path: RFC 3986 `pchar` and `/` stay, every other byte (space,
     /// `%`, `?`, `#`, non-ASCII, ...) becomes `%XX`.
     fn put_encoded(&mut self, path: &[u8]) {
+        self.put_encoded_where(path, |b| !pchar_or_slash(b));
+    }
+
+    /// Writes `bytes`, each byte for which `encode` holds as `%XX`.
+    fn put_encoded_where(&mut self, bytes: &[u8], encode: impl Fn(u8) -> bool) {
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        let keep = |b: u8| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'-' | b'.'
-                        | b'_'
-                        | b'~'
-                        | b'!'
-                        | b'$'
-                        | b'&'
-                        | b'\''
-                        | b'('
-                        | b')'
-                        | b'*'
-                        | b'+'
-                        | b','
-                        | b';'
-                        | b'='
-                        | b':'
-                        | b'@'
-                        | b'/'
-                )
-        };
-        let mut rest = path;
+        let mut rest = bytes;
         while !rest.is_empty() {
-            let run = rest.iter().position(|&b| !keep(b)).unwrap_or(rest.len());
+            let run = rest.iter().position(|&b| encode(b)).unwrap_or(rest.len());
             let (kept, after) = rest.split_at(run);
             self.put(&[kept]);
             let Some((&b, after)) = after.split_first() else {
@@ -753,4 +739,29 @@ impl<'k, K: Sink> Out<'k, K> {
         response.fault = Some(why);
         response
     }
+}
+
+/// RFC 3986 `pchar` or `/`: the bytes a path in Location keeps as they are.
+fn pchar_or_slash(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b':'
+                | b'@'
+                | b'/'
+        )
 }

@@ -94,3 +94,23 @@ fn a_directory_without_an_index_is_404_or_403_without_a_listing() {
         );
     }
 }
+
+/// RFC 9110 §15.4.2: the redirect keeps the query whole, however long the target (a request line
+/// just under `max_request_bytes`, its path percent-encoded in Location).
+#[test]
+fn a_redirect_keeps_a_query_as_long_as_the_request_allows() {
+    let server = Server::builder()
+        .dir("a dir")
+        .file("a dir/index.html", b"inside")
+        .start();
+    let query = format!("?{}", "q".repeat(8000));
+    let mut conn = server.connect();
+    conn.send(format!("GET /a%20dir{query} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    let r = conn.read_response();
+    assert_eq!(r.status, 301);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/a%20dir/{query}").as_str())
+    );
+}

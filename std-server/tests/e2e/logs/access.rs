@@ -389,3 +389,36 @@ fn an_unwritable_access_log_is_reported_once_and_serving_goes_on() {
     assert!(server_alive(&server));
     assert_still_serves(&server, "/index.html", INDEX, "the access-log report");
 }
+
+/// A client that leaves in the middle of a download is logged with the body bytes that were
+/// sent, not the length promised: at least what it read, less than the whole file.
+#[test]
+fn an_interrupted_download_logs_the_bytes_actually_sent() {
+    use std::io::{Read, Write};
+    // Far more than the kernel's socket buffers hold, so the server is still sending when the
+    // client leaves.
+    const LEN: usize = 32 * 1024 * 1024;
+    let big = vec![7u8; LEN];
+    let server = Server::builder()
+        .file("big.bin", &big)
+        .config("[files]\nallowed_extensions = [\".bin\"]\n")
+        .start();
+    let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
+    stream
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut got = vec![0u8; 1024 * 1024];
+    stream.read_exact(&mut got).unwrap();
+    drop(stream);
+    let lines = server.wait_access_log_lines(1, Duration::from_secs(5));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let fields: Vec<&str> = lines[0].split('"').collect();
+    let status_and_bytes: Vec<&str> = fields[2].split_whitespace().collect();
+    assert_eq!(status_and_bytes[0], "200", "{}", lines[0]);
+    let logged: usize = status_and_bytes[1].parse().unwrap();
+    assert!(
+        logged > 0 && logged < LEN,
+        "logged {logged} of {LEN} bytes for a client that read 1 MiB and left: {}",
+        lines[0]
+    );
+}
