@@ -1,8 +1,10 @@
 //! staticd end to end: the real binary on 127.0.0.1, port 0, grouped by what the tests prove.
 //! One test binary, so the suite links once; nextest still runs every test in its own process.
 //!
+//! - [`behaviour`]: the HTTP behaviour suite every runtime passes (shared with the core's drivers).
 //! - [`wire`]: the message format and framing (RFC 9112): versions, methods, Host, the fields
-//!   every response carries, body framing and smuggling, keep-alive and pipelining, a black-box fuzz.
+//!   every response carries, body framing and smuggling, keep-alive and pipelining, the drivers
+//!   answering alike, a black-box fuzz.
 //! - [`files`]: from a target to a file (RFC 9110 §7.1, RFC 3986): traversal, symlinks,
 //!   dotfiles, extensions and types, index files and redirects, rules, files changing on disk.
 //! - [`conditional`]: validators, preconditions and ranges (RFC 9110 §8.8, §13, §14).
