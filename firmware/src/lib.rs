@@ -10,8 +10,10 @@
 //! - [`stack`]: the stack high-water mark from the painted stack;
 //! - [`line`]: the fixed-size buffer each log line is formatted into.
 //!
-//! The host test in `tests/device.rs` builds the binary, boots it in QEMU's `mps2-an386` board
-//! and talks HTTP to it over real TCP.
+//! The host tests build the binary, boot it in QEMU's `mps2-an386` board and talk to it over real
+//! TCP: `tests/device.rs` (the site, validators, ranges, framing, concurrency, timeouts),
+//! `tests/same_bytes.rs` (a request stream answered as the core's blocking driver answers it in
+//! memory) and `tests/browser.rs` (headless Chromium).
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(
