@@ -11,10 +11,11 @@
 #     127.0.0.1 (indicative only: QEMU is an emulator, not the device's clock).
 # With --panics: the places where a panic can still be reached, by crate and function (from the
 # release build's call sites of the panic functions, with their inlining), and the result of the
-# `no-panic-link-check` build, which links only when there are none.
+# `no-panic-link-check` build, which links only when there are none. --panic-sites: the list
+# alone (no second build; firmware/tests/no_panic.rs reads it).
 #
 # Needs what scripts/setup-firmware-deps.sh installs, and binutils' addr2line for --panics.
-# Usage: bash scripts/firmware-size.sh [--panics]
+# Usage: bash scripts/firmware-size.sh [--panics | --panic-sites]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +31,7 @@ build() {
     (cd firmware/device && cargo build -q --release --target "$TARGET" --target-dir "$TARGET_DIR" "$@")
 }
 
-if [[ "${1:-}" == "--panics" ]]; then
+if [[ "${1:-}" == "--panics" || "${1:-}" == "--panic-sites" ]]; then
     build
     "$LLVM_BIN/llvm-objdump" -d --no-show-raw-insn -C "$ELF" > "$TARGET_DIR/staticd-device.dis"
     # binutils' addr2line (with gcc on every machine) reads the ARM ELF's DWARF, inlining included.
@@ -81,6 +82,7 @@ print(f"{len(sites)} panic call sites in {elf.split('/')[-1]}:")
 for (crate, fn, fileline, target), n in sorted(counts.items()):
     print(f"  {crate:18} {n:2} x {target:24} {fn[:90]} ({fileline})")
 PY
+    [[ "$1" == "--panics" ]] || exit 0
     echo
     echo "== the no-panic-link-check build (links only if no panic path remains)"
     if build --features no-panic-link-check 2>"$TARGET_DIR/no-panic.log"; then

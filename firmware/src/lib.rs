@@ -13,7 +13,8 @@
 //! The host tests build the binary, boot it in QEMU's `mps2-an386` board and talk to it over real
 //! TCP: `tests/device.rs` (the site, validators, ranges, framing, concurrency, timeouts),
 //! `tests/same_bytes.rs` (a request stream answered as the core's blocking driver answers it in
-//! memory) and `tests/browser.rs` (headless Chromium).
+//! memory) and `tests/browser.rs` (headless Chromium); `tests/no_panic.rs` finds no panic call
+//! site of this crate or the binary in the release build.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(
