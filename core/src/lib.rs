@@ -47,6 +47,7 @@
 //! | [`mime`] | built-in extension to media type table; allowed-extension policy | 9110 §8.3 |
 //! | [`glob`] | the `[[rules]]` patterns | — |
 //! | [`precondition`] | If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since in order | 9110 §13 |
+//! | [`negotiate`] | Accept-Encoding with weights, the choice among a file and its encodings | 9110 §12.5.3, §12.4.2 |
 //! | [`range`] | Range and If-Range to 200/206/416, Content-Range, `multipart/byteranges` | 9110 §14 |
 //! | [`write`](mod@write) | the response head writer, [`SliceWriter`], [`write::decimal`] | 9112 §4, 9110 §6.6.1 |
 //! | [`date`] | IMF-fixdate out, the three HTTP date formats in, the access log's date | 9110 §5.6.7 |
@@ -196,6 +197,7 @@ pub mod config;
 pub mod date;
 pub mod glob;
 pub mod mime;
+pub mod negotiate;
 pub mod path;
 pub mod precondition;
 pub mod range;

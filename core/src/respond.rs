@@ -17,6 +17,7 @@ use heapless::Vec;
 
 use crate::date::HttpDate;
 use crate::mime::mime_for_path;
+use crate::negotiate::{self, Coding};
 use crate::parse::{Method, Request};
 use crate::path::resolve_target;
 use crate::policy::Policy;
@@ -215,7 +216,29 @@ fn decide<S: Source, K: Sink>(
     match found {
         Found::File(file, served_len) => {
             let served = path_str(site.path_buf, served_len);
-            serve_file(req, &file, served, head_only, policy, now, out).with_resource(file)
+            // The type is the file's whichever encoding is sent (RFC 9110 §8.4).
+            let content_type = file.content_type().unwrap_or_else(|| mime_for_path(served));
+            let chosen = negotiate::choose(req, site.source, served, &file, content_type);
+            let representation = Representation {
+                content_type,
+                coding: chosen.encoded.as_ref().map(|(coding, _)| *coding),
+                negotiable: chosen.negotiable,
+            };
+            let sent = chosen
+                .encoded
+                .as_ref()
+                .map_or(&file, |(_, encoded)| encoded);
+            let response = serve_file(
+                req,
+                sent,
+                served,
+                &representation,
+                head_only,
+                policy,
+                now,
+                out,
+            );
+            response.with_resource(chosen.encoded.map_or(file, |(_, encoded)| encoded))
         }
         Found::Redirect => {
             let path = path_str(site.path_buf, path_len);
@@ -310,10 +333,20 @@ fn index_file<S: Source>(
     Found::Status(StatusCode::NOT_FOUND)
 }
 
+/// What the negotiation decided about the file sent: its media type (the file's, whatever the
+/// coding), its coding, and whether the resource has several.
+struct Representation<'a> {
+    content_type: &'a str,
+    coding: Option<Coding>,
+    negotiable: bool,
+}
+
+#[allow(clippy::too_many_arguments)] // reason: the decision's inputs, each used once.
 fn serve_file<R: Resource, K: Sink>(
     req: &Request<'_, '_>,
     file: &R,
     served: &str,
+    representation: &Representation<'_>,
     head_only: bool,
     policy: &Policy<'_>,
     now: &Now<'_>,
@@ -335,13 +368,15 @@ fn serve_file<R: Resource, K: Sink>(
     } else {
         HttpDate::from_unix(last_modified)
     };
-    let content_type = file.content_type().unwrap_or_else(|| mime_for_path(served));
+    let content_type = representation.content_type;
     let len = file.len();
     let fields = FileFields {
         etag,
         last_modified: &lm_date,
         served,
         policy,
+        coding: representation.coding,
+        negotiable: representation.negotiable,
     };
     match evaluate_preconditions(req, &validators) {
         Precondition::Proceed => {}
@@ -488,12 +523,18 @@ struct FileFields<'a> {
     last_modified: &'a HttpDate,
     served: &'a str,
     policy: &'a Policy<'a>,
+    coding: Option<Coding>,
+    negotiable: bool,
 }
 
 impl FileFields<'_> {
-    /// ETag, Last-Modified, Cache-Control and the rules' headers: what a 304 repeats.
+    /// ETag, Last-Modified, Vary, Cache-Control and the rules' headers: what a 304 repeats
+    /// (RFC 9110 §15.4.5).
     fn write_validators<K: Sink>(&self, out: &mut Out<'_, K>) {
         out.field("ETag", self.etag);
+        if self.negotiable {
+            out.field("Vary", b"Accept-Encoding");
+        }
         out.field("Last-Modified", self.last_modified.as_bytes());
         if let Some(cc) = self.policy.cache_control(self.served) {
             out.field("Cache-Control", cc.as_bytes());
@@ -508,6 +549,9 @@ impl FileFields<'_> {
     /// The validators, then Accept-Ranges and nosniff: what a 200 or 206 carries.
     fn write_all<K: Sink>(&self, out: &mut Out<'_, K>) {
         self.write_validators(out);
+        if let Some(coding) = self.coding {
+            out.field("Content-Encoding", coding.token().as_bytes());
+        }
         out.field("Accept-Ranges", b"bytes");
         out.field("X-Content-Type-Options", b"nosniff");
     }

@@ -101,7 +101,39 @@ pub trait Source {
     fn kind(&mut self, path: &str) -> Kind {
         self.open(path).kind()
     }
+
+    /// The precompressed sibling of the file at `path` in `coding`: the file named `path` plus
+    /// `.` and [`Coding::extension`] (`app.js.br`), found under the same rules as
+    /// [`Source::open`]. The decision asks for it only for a file it serves, and sends it under
+    /// the file's own name and media type. None by default.
+    fn open_encoded(&mut self, path: &str, coding: Coding) -> Entry<Self::Resource> {
+        let _ = (path, coding);
+        Entry::NotFound
+    }
+
+    /// The codings this source can make on the fly from `file` (served at `path`), by its own
+    /// limits; the decision has already found the type compressible and the client willing.
+    /// None by default: a device does not compress.
+    fn encodable(&mut self, path: &str, file: &Self::Resource) -> Codings {
+        let _ = (path, file);
+        Codings::EMPTY
+    }
+
+    /// `file` made into `coding` on the fly, when made already; `start` asks the source to start
+    /// making it when it is not (the decision answers with another representation meanwhile).
+    fn encoded(
+        &mut self,
+        path: &str,
+        file: &Self::Resource,
+        coding: Coding,
+        start: bool,
+    ) -> Option<Self::Resource> {
+        let _ = (path, file, coding, start);
+        None
+    }
 }
+
+use crate::negotiate::{Coding, Codings};
 
 /// One file compiled into the program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,6 +217,19 @@ impl Source for StaticTable {
             Entry::NotFound
         }
     }
+
+    fn open_encoded(&mut self, path: &str, coding: Coding) -> Entry<&'static StaticFile> {
+        let sibling = |file: &&StaticFile| {
+            file.path
+                .strip_prefix(path)
+                .and_then(|rest| rest.strip_prefix('.'))
+                == Some(coding.extension())
+        };
+        self.files
+            .iter()
+            .find(sibling)
+            .map_or(Entry::NotFound, Entry::File)
+    }
 }
 
 #[cfg(test)]
@@ -198,6 +243,13 @@ mod tests {
             etag: "\"1\"",
             last_modified: 1,
             content_type: "text/html; charset=utf-8",
+        },
+        StaticFile {
+            path: "index.html.br",
+            body: b"br bytes",
+            etag: "\"1br\"",
+            last_modified: 1,
+            content_type: "application/octet-stream",
         },
         StaticFile {
             path: "css/site.css",
@@ -217,6 +269,17 @@ mod tests {
         assert_eq!(table.kind("cs"), Kind::NotFound);
         assert_eq!(table.kind("css/site"), Kind::NotFound);
         assert_eq!(table.kind("missing.html"), Kind::NotFound);
+        assert!(
+            matches!(table.open_encoded("index.html", Coding::Brotli), Entry::File(f) if f.etag == "\"1br\"")
+        );
+        assert_eq!(
+            table.open_encoded("index.html", Coding::Gzip).kind(),
+            Kind::NotFound
+        );
+        assert_eq!(
+            table.open_encoded("index", Coding::Brotli).kind(),
+            Kind::NotFound
+        );
     }
 
     #[test]
