@@ -41,7 +41,9 @@ set -euo pipefail
 REDBOT_VERSION="2.7.1"
 # systemd: `systemd-socket-activate` and `systemd-analyze verify` for the service tests (nothing is
 # started as a service).
-APT_PACKAGES=(chromium chromium-driver systemd)
+# curl (built with brotli and zstd), openssl, gzip and python3: the content-coding and TLS tests
+# decode and handshake with them.
+APT_PACKAGES=(chromium chromium-driver systemd curl openssl gzip python3)
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv_dir="${repo_root}/.venv"

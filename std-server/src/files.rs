@@ -19,6 +19,11 @@
 //! cached version (size, mtime, inode, device, and ctime, which any chmod, link or rename of the
 //! file moves), or the path is looked up again at once.
 //!
+//! A precompressed sibling (`app.js.gz`, see [`Source::open_encoded`]) is looked up like its
+//! file, under the same symbolic-link policy, except that its absence is cached too (for the
+//! same interval): every request of a file asks about its three siblings, and a file has at most
+//! three.
+//!
 //! The ETag is the xxh3-128 hash of the content, not of the metadata: the same bytes give the same
 //! ETag on every machine and after every copy or checkout, which is what replicas behind a load
 //! balancer and caches need (issue 4). It is computed once per version.
@@ -32,9 +37,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use staticd_core::config::{Config, Symlinks};
+use staticd_core::negotiate::{Coding, Codings};
 use staticd_core::path::hidden_segment;
 use staticd_core::source::{Entry, Kind, ReadError, Resource, Source};
 
+use crate::compress::Encodings;
 use crate::log::ErrorLog;
 
 /// Bodies up to this size are kept in memory and leave with the head in one write.
@@ -95,6 +102,40 @@ pub struct FileVersion {
 }
 
 impl FileVersion {
+    /// An encoding of `identity` made in memory: its own length and ETag (the hash of its bytes),
+    /// the file's modification time.
+    pub fn encoded_from(identity: &FileVersion, bytes: Box<[u8]>) -> FileVersion {
+        FileVersion {
+            key: identity.key,
+            len: bytes.len() as u64,
+            etag: etag_of(xxhash_rust::xxh3::xxh3_128(&bytes)),
+            last_modified: identity.last_modified,
+            body: Body::Memory(bytes),
+            disk_path: identity.disk_path.clone(),
+            ctime: identity.ctime,
+        }
+    }
+
+    /// A version of `content` held in memory, as a small file's would be.
+    #[cfg(test)]
+    pub fn for_test(content: &[u8]) -> FileVersion {
+        FileVersion {
+            key: VersionKey {
+                size: content.len() as u64,
+                mtime_secs: 1,
+                mtime_nanos: 0,
+                inode: 1,
+                device: 1,
+            },
+            len: content.len() as u64,
+            etag: etag_of(xxhash_rust::xxh3::xxh3_128(content)),
+            last_modified: 1,
+            body: Body::Memory(content.into()),
+            disk_path: PathBuf::new(),
+            ctime: (0, 0),
+        }
+    }
+
     /// One stat of the path still shows this version: same content, same file, same metadata.
     fn still_on_disk(&self) -> bool {
         std::fs::metadata(&self.disk_path).is_ok_and(|meta| {
@@ -183,6 +224,8 @@ pub struct VersionTable {
     tickets: AtomicU64,
     /// ETags by version: a file reached by several paths (links) is hashed once.
     etags: Mutex<HashMap<VersionKey, Box<str>>>,
+    /// The encodings made on the fly.
+    encodings: Encodings,
     /// Looks at the disk so far (what the revalidation interval bounds).
     #[cfg(test)]
     resolutions: AtomicU64,
@@ -261,6 +304,8 @@ pub struct FileCache {
     errors: ErrorLog,
     /// Milliseconds on the clock all workers share, set by the worker before each use.
     now_ms: u64,
+    /// Scratch for the name of a precompressed sibling.
+    sibling: String,
 }
 
 impl FileCache {
@@ -278,6 +323,7 @@ impl FileCache {
             shared,
             errors,
             now_ms: 0,
+            sibling: String::new(),
         }
     }
 
@@ -312,11 +358,13 @@ impl FileCache {
 
     /// Looks up `rel` (the core's resolved path: relative, normalized, no leading '/').
     fn lookup(&self, rel: &str) -> OnDisk {
-        self.cached(rel).unwrap_or_else(|| self.refresh(rel))
+        self.cached(rel).unwrap_or_else(|| self.refresh(rel, false))
     }
 
     /// Looks at the disk and publishes what it found, unless a later look is already in.
-    fn refresh(&self, rel: &str) -> OnDisk {
+    /// `keep_missing` caches a path found missing like any other answer: for the precompressed
+    /// siblings every request of a file asks about, at most three per file served.
+    fn refresh(&self, rel: &str, keep_missing: bool) -> OnDisk {
         let mut found = OnDisk::NotFound;
         for _ in 0..RESOLVE_TRIES {
             let (ticket, resolved) = {
@@ -376,7 +424,11 @@ impl FileCache {
             }
             let known = table.entries.contains_key(rel);
             // Missing paths and failures are not cached: the next request looks again.
-            let cacheable = !matches!(found, OnDisk::NotFound | OnDisk::Failed);
+            let cacheable = match found {
+                OnDisk::Failed => false,
+                OnDisk::NotFound => keep_missing,
+                _ => true,
+            };
             if !cacheable && !known {
                 return found;
             }
@@ -559,6 +611,37 @@ impl Source for FileCache {
 
     fn open(&mut self, path: &str) -> Entry<Served> {
         self.lookup(path).entry()
+    }
+
+    fn open_encoded(&mut self, path: &str, coding: Coding) -> Entry<Served> {
+        let mut sibling = std::mem::take(&mut self.sibling);
+        sibling.clear();
+        sibling.push_str(path);
+        sibling.push('.');
+        sibling.push_str(coding.extension());
+        let found = self
+            .cached(&sibling)
+            .unwrap_or_else(|| self.refresh(&sibling, true));
+        self.sibling = sibling;
+        // Under the same symlink policy as the file; anything but a file is no sibling.
+        match found {
+            OnDisk::File(version) => Entry::File(Served(version)),
+            _ => Entry::NotFound,
+        }
+    }
+
+    fn encodable(&mut self, _path: &str, file: &Served) -> Codings {
+        self.shared.encodings.encodable(file)
+    }
+
+    fn encoded(
+        &mut self,
+        _path: &str,
+        file: &Served,
+        coding: Coding,
+        start: bool,
+    ) -> Option<Served> {
+        self.shared.encodings.get(file, coding, start)
     }
 
     fn kind(&mut self, path: &str) -> Kind {
@@ -787,6 +870,58 @@ mod tests {
             assert_eq!(table.resolutions(), 3);
         }
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+
+    #[test]
+    fn precompressed_siblings_follow_the_symlink_policy_and_their_absence_is_cached() {
+        let root = site("siblings");
+        std::fs::write(root.join("app.js.gz"), b"gzip bytes").unwrap();
+        let outside = root
+            .parent()
+            .unwrap()
+            .join(format!("staticd-outside-{}.br", std::process::id()));
+        std::fs::write(&outside, b"outside").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("app.js.br")).unwrap();
+        std::fs::create_dir(root.join("app.js.zst")).unwrap();
+        let table = Arc::new(VersionTable::default());
+        let mut files = FileCache::new(
+            &Config::default(),
+            &root,
+            Arc::clone(&table),
+            ErrorLog::capture().0,
+        );
+        assert!(matches!(
+            files.open_encoded("app.js", Coding::Gzip),
+            Entry::File(Served(v)) if v.len == 10
+        ));
+        // A link out of the root and a directory are no siblings.
+        assert_eq!(
+            files.open_encoded("app.js", Coding::Brotli).kind(),
+            Kind::NotFound
+        );
+        assert_eq!(
+            files.open_encoded("app.js", Coding::Zstd).kind(),
+            Kind::NotFound
+        );
+        assert_eq!(
+            files.open_encoded("index.html", Coding::Gzip).kind(),
+            Kind::NotFound
+        );
+        let looks = table.resolutions();
+        // Asked again within the interval: no look at the disk for any of them, missing or not.
+        for coding in Coding::ALL {
+            files.open_encoded("app.js", coding);
+        }
+        files.open_encoded("index.html", Coding::Gzip);
+        assert_eq!(table.resolutions(), looks);
+        // A sibling made later is seen after the interval.
+        std::fs::write(root.join("index.html.gz"), b"gz").unwrap();
+        files.set_now(REVALIDATE_MS);
+        assert_eq!(
+            files.open_encoded("index.html", Coding::Gzip).kind(),
+            Kind::File
+        );
+        let _ = std::fs::remove_file(outside);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 #![deny(unsafe_code)]
 
 mod check;
+mod compress;
 mod config;
 mod conn;
 mod ctx;

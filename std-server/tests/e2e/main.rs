@@ -7,6 +7,8 @@
 //!   answering alike, a black-box fuzz.
 //! - [`files`]: from a target to a file (RFC 9110 §7.1, RFC 3986): traversal, symlinks,
 //!   dotfiles, extensions and types, index files and redirects, rules, files changing on disk.
+//! - [`compression`]: content codings (RFC 9110 §12.5.3): precompressed siblings, encodings made
+//!   on the fly, Vary and a tag per representation; decoded by curl and Python.
 //! - [`conditional`]: validators, preconditions and ranges (RFC 9110 §8.8, §13, §14).
 //! - [`limits`]: size limits, timers, connection limits and hostile clients.
 //! - [`logs`]: the access log (Combined Log Format) and the error log.
@@ -21,6 +23,7 @@
 mod common;
 
 mod behaviour;
+mod compression;
 mod conditional;
 mod config;
 mod files;
