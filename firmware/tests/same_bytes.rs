@@ -146,7 +146,10 @@ fn the_device_answers_a_request_stream_with_the_core_drivers_bytes() {
         18,
         "the core answered every request: {expected}"
     );
-    assert!(expected.contains("HTTP/1.1 400 Bad Request\r\n"), "{expected}");
+    assert!(
+        expected.contains("HTTP/1.1 400 Bad Request\r\n"),
+        "{expected}"
+    );
 
     let device = Device::boot();
     let mut connection = device.connect();
