@@ -285,6 +285,20 @@ metadata.then(() => {
   .catch((e) => finish(false, 'rejected: ' + e));
 "#;
 
+/// Resolves with the page's navigation sizes and the `content-encoding` of a fetch of the style
+/// sheet (also put on the console, so the browser log shows it).
+const ENCODING_SCRIPT: &str = r#"
+const done = arguments[arguments.length - 1];
+const nav = performance.getEntriesByType('navigation')[0];
+fetch('/css/style.css', { cache: 'no-store' }).then(async (r) => {
+  const coding = r.headers.get('content-encoding');
+  const text = await r.text();
+  console.info('staticd-test content-encoding of /css/style.css: ' + coding);
+  done({ page: { encoded: nav.encodedBodySize, decoded: nav.decodedBodySize },
+         css: coding, cssDecodes: text.includes('{') });
+}).catch((e) => done({ error: String(e) }));
+"#;
+
 const IMAGES_SCRIPT: &str = r#"
 return Array.from(document.images).map((img) => ({
   src: img.currentSrc || img.src, complete: img.complete, naturalWidth: img.naturalWidth,
@@ -304,6 +318,19 @@ fn chromium_loads_the_example_site_decodes_images_and_seeks_and_plays_the_video(
     let artifacts = artifacts_dir();
     let driver = Driver::start(&artifacts.join("chromedriver.log"));
 
+    // The text files' encodings are made on the fly in the background: once made, the browser
+    // gets them (before, it gets the files themselves).
+    for path in ["/index.html", "/css/style.css", "/js/app.js"] {
+        let made = wait_until(Duration::from_secs(10), || {
+            let raw = format!(
+                "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept-Encoding: br\r\n\r\n",
+                server.host()
+            );
+            server.request(raw.as_bytes()).header("content-encoding") == Some("br")
+        });
+        assert!(made, "no brotli encoding of {path} within 10 s");
+    }
+
     driver.navigate(&server.url("/"));
     let ready = driver.execute("return document.readyState;");
     assert_eq!(ready, json!("complete"), "the page finished loading");
@@ -311,6 +338,27 @@ fn chromium_loads_the_example_site_decodes_images_and_seeks_and_plays_the_video(
     assert!(
         title.as_str().is_some_and(|t| t.contains("staticd")),
         "the example page is what loaded: title {title}"
+    );
+
+    // The page and its style sheet came compressed and decoded (RFC 9110 §8.4): fewer bytes on
+    // the wire than in the document, and the coding the browser saw, put on its console.
+    let coded = driver.execute_async(ENCODING_SCRIPT, json!([]));
+    println!("encodings: {coded}");
+    let page = &coded["page"];
+    assert!(
+        page["encoded"].as_u64().unwrap_or(0) > 0
+            && page["encoded"].as_u64() < page["decoded"].as_u64(),
+        "the page was not sent compressed: {coded}"
+    );
+    assert_eq!(
+        coded["css"],
+        json!("br"),
+        "the style sheet's coding: {coded}"
+    );
+    assert_eq!(
+        coded["cssDecodes"],
+        json!(true),
+        "the style sheet decoded: {coded}"
     );
 
     let images = driver.execute(IMAGES_SCRIPT);

@@ -129,6 +129,16 @@ fn redbot_finds_nothing_bad_on_a_page_images_and_videos() {
             bundled_rules()
         ))
         .start();
+    // The page's gzip encoding is made on the fly in the background: once it is made, REDbot's
+    // gzip request gets it (before, it gets the page itself, as a client would).
+    let made = wait_until(Duration::from_secs(10), || {
+        let raw = format!(
+            "GET /index.html HTTP/1.1\r\nHost: {}\r\nAccept-Encoding: gzip\r\n\r\n",
+            server.host()
+        );
+        server.request(raw.as_bytes()).header("content-encoding") == Some("gzip")
+    });
+    assert!(made, "no gzip encoding of index.html within 10 s");
     let mut warnings = Vec::new();
     for path in [
         "/index.html",
@@ -158,6 +168,16 @@ fn redbot_finds_nothing_bad_on_a_page_images_and_videos() {
             assert!(
                 notes.iter().any(|n| n.id == wanted && n.level == "GOOD"),
                 "redbot {path}: no GOOD {wanted}; notes {notes:#?}"
+            );
+        }
+        // Content negotiation (RFC 9110 §12.5.3) judged good: gzip decodes to the same body, the
+        // same type, Vary on both, a different ETag.
+        if path == "/index.html" {
+            assert!(
+                notes
+                    .iter()
+                    .any(|n| n.id == "CONNEG_GZIP_GOOD" && n.level == "GOOD"),
+                "redbot {path}: no GOOD CONNEG_GZIP_GOOD; notes {notes:#?}"
             );
         }
         for note in notes.iter().filter(|n| n.level == "WARN") {
