@@ -17,8 +17,8 @@
 #   parser     parse_request only (compare: httparse's request parser, built the same way)
 #   core       every public core function: parse and its errors, framing, chunked, path, mime,
 #              glob, preconditions, ranges, Content-Range, multipart, head writer, SliceWriter,
-#              decimal, dates, status, Seconds, Config::default + Config::validate
-#   serde      the same, with the Config read from and written to postcard instead of defaulted
+#              decimal, dates, status, Policy::DEFAULT + Policy::validate
+#   serde      the same, with the policy read from a postcard policy blob (PolicyBlob) and validated
 #   server     the whole serving core a device runs: the blocking driver, the sans-IO Connection and
 #              the response decision over a StaticTable (and the 503 of a busy server)
 #   httparse   httparse::Request::parse, for scale
@@ -216,7 +216,7 @@ row "whole core (no features)" core
 if [[ -n "${text[core-only]:-}" ]]; then
     row "  of which core code (probe glue out)" core-only
 fi
-row "whole core + postcard config (serde)" serde
+row "whole core with a postcard policy blob" serde
 row "serving core (drive, conn, respond)" server
 if [[ -n "${text[server-only]:-}" ]]; then
     row "  of which core code (probe glue out)" server-only

@@ -27,15 +27,15 @@
 //! |---------|------|
 //! | `alloc` | nothing of its own; lets `serde` use `alloc` |
 //! | `std`   | `std::error::Error` for the error types |
-//! | `serde` | `Serialize`/`Deserialize` on the [`config`] types, `to_postcard` / `from_postcard` for a device's config blob |
+//! | `serde` | `policy::PolicyBlob`: a [`Policy`] stored as postcard (in flash) and read borrowing the bytes |
 //! | `defmt` | `defmt::Format` on the public types, for embedded logging |
 //! | `async` | [`drive::serve_async`] over `embedded-io-async` |
 //! | `build` | the build-time helper turning a folder into a [`StaticTable`] (std) |
 //!
 //! Size on `thumbv7em-none-eabihf` (opt-level "z", LTO): `scripts/core-size.sh` builds a probe
 //! that calls every public function and prints the `.text` of the request parser, the whole core
-//! (with the core's own code apart from the probe's glue), and the core with postcard config
-//! loading; `--breakdown` shows where the bytes go.
+//! (with the core's own code apart from the probe's glue), and the core with a postcard policy
+//! blob; `--breakdown` shows where the bytes go.
 //!
 //! # Modules
 //!
@@ -52,7 +52,7 @@
 //! | [`write`](mod@write) | the response head writer, [`SliceWriter`], [`write::decimal`] | 9112 §4, 9110 §6.6.1 |
 //! | [`date`] | IMF-fixdate out, the three HTTP date formats in, the access log's date | 9110 §5.6.7 |
 //! | [`status`] | [`StatusCode`] and reason phrases; every error type maps to one with `status()` | 9110 §15 |
-//! | [`config`] | the settings shared by TOML (std) and postcard (device), with validation | — |
+//! | [`policy`] | the serving [`Policy`] (limits, timeouts, extensions, index files, dotfiles, header rules), built in a `const` or read from a postcard blob, and its validation | — |
 //!
 //! # Example: one request, start to finish
 //!
@@ -188,12 +188,13 @@ pub mod policy;
 pub mod respond;
 pub mod source;
 pub use conn::{CloseReason, Connection, Event, Exchange, Step, Timer, TurnAway};
-pub use policy::{HeaderRule, Policy};
+#[cfg(feature = "serde")]
+pub use policy::PolicyBlob;
+pub use policy::{HeaderRule, Policy, PolicyError};
 pub use respond::{Now, Response, Segment, Sink, Site, respond};
 pub use source::{Entry, Kind, Resource, Source, StaticFile, StaticTable};
 
 // --- semantics & writing ---
-pub mod config;
 pub mod date;
 pub mod glob;
 pub mod mime;
@@ -203,11 +204,6 @@ pub mod precondition;
 pub mod range;
 pub mod status;
 pub mod write;
-pub use config::{
-    Config, ConfigError, FilesConfig, LogConfig, Rule, Seconds, ServerConfig, Symlinks,
-};
-#[cfg(feature = "serde")]
-pub use config::{from_postcard, to_postcard};
 pub use date::{HttpDate, clf_date, parse_http_date};
 pub use glob::glob_match;
 pub use mime::{extension, extension_allowed, mime_for_extension, mime_for_path};

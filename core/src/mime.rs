@@ -117,7 +117,7 @@ pub fn mime_for_path(path: &str) -> &'static str {
 pub fn extension_allowed<'a>(path: &str, allowed: impl IntoIterator<Item = &'a str>) -> bool {
     let ext = extension(path);
     allowed.into_iter().any(|entry| match ext {
-        _ if entry == crate::config::ANY_EXTENSION => true,
+        _ if entry == crate::policy::ANY_EXTENSION => true,
         Some(ext) => allowed_entry_matches(entry, ext),
         None => false,
     })
@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn every_default_allowed_extension_has_a_type() {
-        for ext in crate::config::DEFAULT_ALLOWED_EXTENSIONS {
+        for ext in crate::policy::DEFAULT_ALLOWED_EXTENSIONS {
             let bare = ext.strip_prefix('.').unwrap();
             assert!(mime_for_extension(bare).is_some(), "{ext}");
         }

@@ -22,8 +22,49 @@
 use crate::glob::glob_match;
 use crate::mime::extension_allowed;
 
-/// Extensions served by [`Policy::DEFAULT`]: the same list as the settings' default.
-pub const DEFAULT_EXTENSIONS: &[&str] = crate::config::DEFAULT_ALLOWED_EXTENSIONS;
+/// Extensions served by [`Policy::DEFAULT`], and the std server's default
+/// `files.allowed_extensions`: what a web site serves — pages, styles, scripts, data and feeds,
+/// images, fonts, audio, video, subtitles, documents and downloads. Executables, scripts of other
+/// languages, sources and backups are not in it.
+#[rustfmt::skip] // one line per kind of file
+pub const DEFAULT_ALLOWED_EXTENSIONS: &[&str] = &[
+    // Pages, styles, scripts, data, feeds, subtitles, calendars, documents.
+    ".html", ".htm", ".xhtml", ".css", ".js", ".mjs", ".cjs", ".json", ".jsonld", ".map",
+    ".webmanifest", ".txt", ".md", ".csv", ".tsv", ".xml", ".rss", ".atom", ".vtt", ".ics",
+    ".pdf", ".wasm",
+    // Images.
+    ".svg", ".png", ".apng", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".jxl", ".bmp", ".ico",
+    ".tif", ".tiff",
+    // Fonts.
+    ".woff", ".woff2", ".ttf", ".otf", ".eot",
+    // Video and audio.
+    ".mp4", ".m4v", ".webm", ".ogv", ".mov", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac",
+    ".flac", ".wav",
+    // Downloads.
+    ".zip", ".gz", ".tar", ".7z", ".epub",
+];
+
+/// The `allowed_extensions` entry that allows every file, with or without an extension.
+pub const ANY_EXTENSION: &str = "*";
+
+/// Smallest accepted [`Policy::max_request_bytes`].
+pub const MIN_REQUEST_BYTES: u32 = 1024;
+/// Accepted range of both timeouts, in milliseconds (0.1 s to 3600 s).
+pub const TIMEOUT_RANGE_MS: core::ops::RangeInclusive<u32> = 100..=3_600_000;
+
+/// Header names a rule may not set: the server owns framing and connection management (RFC 9112 §6,
+/// RFC 9110 §7.6.1), and a second Content-Length or Transfer-Encoding would desynchronise clients.
+const RESERVED_HEADERS: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "trailer",
+    "te",
+    "date",
+    "content-range",
+];
 
 /// Headers added to the responses for files whose path matches a glob (see
 /// [`glob_match`](crate::glob::glob_match)): the first matching rule with a `cache_control` sets
@@ -36,8 +77,8 @@ pub struct HeaderRule<'a> {
     pub pattern: &'a str,
     /// The `Cache-Control` value for matching files.
     pub cache_control: Option<&'a str>,
-    /// Extra `(name, value)` header fields. Names are tokens and values have no CR, LF or NUL:
-    /// whoever builds the rule checks that (the std server's settings validation does).
+    /// Extra `(name, value)` header fields. Names are tokens (and not a framing or connection
+    /// header) and values have no CR, LF or NUL: [`Policy::validate`] checks it.
     #[cfg_attr(feature = "serde", serde(borrow))]
     pub headers: heapless::Vec<(&'a str, &'a str), MAX_RULE_HEADERS>,
 }
@@ -64,7 +105,7 @@ impl<'a> HeaderRule<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Policy<'a> {
-    /// The `Server` header value (no CR, LF or NUL).
+    /// The `Server` header value (no CR, LF or NUL: [`Policy::validate`] checks it).
     pub server_name: &'a str,
     /// The largest request head, and the largest request body, in bytes. A connection's input
     /// buffer must hold this many bytes.
@@ -96,7 +137,7 @@ impl Policy<'static> {
         header_timeout_ms: 10_000,
         keepalive_timeout_ms: 5_000,
         keepalive_requests: 1000,
-        allowed_extensions: DEFAULT_EXTENSIONS,
+        allowed_extensions: DEFAULT_ALLOWED_EXTENSIONS,
         index_files: &["index.html"],
         deny_dotfiles: true,
         dotfile_exceptions: &[".well-known"],
@@ -111,6 +152,114 @@ impl Default for Policy<'static> {
 }
 
 impl Policy<'_> {
+    /// Checks every value against its documented range, as the std server does for its settings
+    /// file and a device should for a blob it reads: the error names the first setting at fault.
+    ///
+    /// ```
+    /// use staticd_core::policy::{HeaderRule, Policy};
+    ///
+    /// assert_eq!(Policy::DEFAULT.validate(), Ok(()));
+    /// let rules = [HeaderRule::new("*", None, [("X-Bad", "a\r\nSet-Cookie: b")])];
+    /// let bad = Policy { rules: &rules, ..Policy::DEFAULT };
+    /// let e = bad.validate().unwrap_err();
+    /// assert_eq!((e.key, e.index, e.header), ("rules.headers", Some(0), Some(0)));
+    /// ```
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        self.validate_limits()?;
+        self.validate_files()?;
+        for (i, rule) in self.rules.iter().enumerate() {
+            rule.validate(i)?;
+        }
+        Ok(())
+    }
+
+    fn validate_limits(&self) -> Result<(), PolicyError> {
+        if self.max_request_bytes < MIN_REQUEST_BYTES {
+            return Err(err(
+                "server.max_request_bytes",
+                None,
+                "must be at least 1024",
+            ));
+        }
+        if !TIMEOUT_RANGE_MS.contains(&self.keepalive_timeout_ms) {
+            return Err(err(
+                "server.keepalive_timeout",
+                None,
+                "must be between 0.1 and 3600 seconds",
+            ));
+        }
+        if !TIMEOUT_RANGE_MS.contains(&self.header_timeout_ms) {
+            return Err(err(
+                "server.header_timeout",
+                None,
+                "must be between 0.1 and 3600 seconds",
+            ));
+        }
+        if self.keepalive_requests < 1 {
+            return Err(err("server.keepalive_requests", None, "must be at least 1"));
+        }
+        if !is_field_value(self.server_name) {
+            return Err(err(
+                "server.server_name",
+                None,
+                "must not contain control characters (CR, LF, NUL)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_files(&self) -> Result<(), PolicyError> {
+        if self.allowed_extensions.is_empty() {
+            // An empty list would answer 403 to every file: surely not what was meant.
+            return Err(err(
+                "files.allowed_extensions",
+                None,
+                "must not be empty: list the extensions to serve, or [\"*\"] to serve every file",
+            ));
+        }
+        for (i, ext) in self.allowed_extensions.iter().enumerate() {
+            if *ext == ANY_EXTENSION {
+                continue;
+            }
+            match ext.strip_prefix('.') {
+                None => {
+                    return Err(err(
+                        "files.allowed_extensions",
+                        Some(i),
+                        "must start with '.' (e.g. \".html\")",
+                    ));
+                }
+                Some(rest) if rest.is_empty() || rest.contains('.') || !is_segment(rest) => {
+                    return Err(err(
+                        "files.allowed_extensions",
+                        Some(i),
+                        "must be one '.' followed by a non-empty extension without '.', '/' or '\\'",
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        for (i, name) in self.index_files.iter().enumerate() {
+            if !is_segment(name) {
+                return Err(err(
+                    "files.index_files",
+                    Some(i),
+                    "must be a plain file name (no '/', '\\', NUL, '.' or '..')",
+                ));
+            }
+        }
+        for (i, name) in self.dotfile_exceptions.iter().enumerate() {
+            if !is_segment(name) || !name.starts_with('.') {
+                return Err(err(
+                    "files.dotfile_exceptions",
+                    Some(i),
+                    "must be one path segment starting with '.' (e.g. \".well-known\")",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether a file at `path` may be served by its extension.
     pub fn serves_extension(&self, path: &str) -> bool {
         extension_allowed(path, self.allowed_extensions.iter().copied())
@@ -155,6 +304,116 @@ impl Policy<'_> {
     }
 }
 
+impl HeaderRule<'_> {
+    fn validate(&self, index: usize) -> Result<(), PolicyError> {
+        if self.pattern.is_empty() {
+            return Err(err("rules.pattern", Some(index), "must not be empty"));
+        }
+        if let Some(cc) = self.cache_control
+            && (cc.is_empty() || !is_field_value(cc))
+        {
+            return Err(err(
+                "rules.cache_control",
+                Some(index),
+                "must be a non-empty header value without control characters (CR, LF, NUL)",
+            ));
+        }
+        for (h, (name, value)) in self.headers.iter().enumerate() {
+            if !is_token(name) {
+                return Err(header_err(
+                    index,
+                    h,
+                    "header names must be tokens (letters, digits and !#$%&'*+-.^_`|~)",
+                ));
+            }
+            if RESERVED_HEADERS
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(name))
+            {
+                return Err(header_err(
+                    index,
+                    h,
+                    "may not set Content-Length, Transfer-Encoding, Connection, Keep-Alive, Upgrade, Trailer, TE, Date or Content-Range",
+                ));
+            }
+            if !is_field_value(value) {
+                return Err(header_err(
+                    index,
+                    h,
+                    "header values must not contain control characters (CR, LF, NUL)",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A value that [`Policy::validate`] refused: which setting, which entry of a list, and why.
+///
+/// The setting is named by its key in the std server's settings file (`"server.header_timeout"`,
+/// `"files.allowed_extensions"`, `"rules.headers"`): a policy has the same fields, whoever builds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct PolicyError {
+    /// The dotted key, e.g. `"server.header_timeout"` or `"rules.headers"`.
+    pub key: &'static str,
+    /// For a list (`files.allowed_extensions`, `rules`), the zero-based entry at fault.
+    pub index: Option<usize>,
+    /// For `rules.headers`, the zero-based header of that rule at fault.
+    pub header: Option<usize>,
+    /// What is wrong, as a phrase that follows the key: `"must be at least 1024"`.
+    pub reason: &'static str,
+}
+
+impl core::fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // A rule's index belongs to `rules`, not to the field: `rules[2].headers[0]`.
+        match (self.key.strip_prefix("rules."), self.index) {
+            (Some(field), Some(i)) => write!(f, "rules[{i}].{field}")?,
+            (None, Some(i)) => write!(f, "{}[{i}]", self.key)?,
+            (_, None) => f.write_str(self.key)?,
+        }
+        if let Some(h) = self.header {
+            write!(f, "[{h}]")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for PolicyError {}
+
+fn err(key: &'static str, index: Option<usize>, reason: &'static str) -> PolicyError {
+    PolicyError {
+        key,
+        index,
+        header: None,
+        reason,
+    }
+}
+
+fn header_err(rule: usize, header: usize, reason: &'static str) -> PolicyError {
+    PolicyError {
+        header: Some(header),
+        ..err("rules.headers", Some(rule), reason)
+    }
+}
+
+/// RFC 9110 §5.6.2 `token`.
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(crate::parse::tchar)
+}
+
+/// RFC 9110 §5.5 `field-value`: no control bytes except HTAB (so no CR, LF or NUL), no DEL.
+fn is_field_value(s: &str) -> bool {
+    s.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
+/// A file name usable as one path segment: not empty, not `.` or `..`, no separators or NUL.
+fn is_segment(s: &str) -> bool {
+    !s.is_empty() && s != "." && s != ".." && !s.bytes().any(|b| matches!(b, b'/' | b'\\' | 0))
+}
+
 /// The most `[[rules]]` a [`PolicyBlob`] holds.
 #[cfg(feature = "serde")]
 pub const BLOB_MAX_RULES: usize = 16;
@@ -173,6 +432,8 @@ pub const BLOB_MAX_LIST: usize = 64;
 /// let blob = PolicyBlob::from_policy(&Policy::DEFAULT).expect("fits");
 /// let bytes = postcard::to_slice(&blob, &mut buf).expect("fits");
 /// let read = PolicyBlob::from_bytes(bytes).expect("valid");
+/// // The blob's values are checked as the std server checks its settings file.
+/// assert_eq!(read.policy().validate(), Ok(()));
 /// assert_eq!(read.policy(), Policy::DEFAULT);
 /// # }
 /// ```
@@ -197,7 +458,8 @@ pub struct PolicyBlob<'a> {
 
 #[cfg(feature = "serde")]
 impl<'a> PolicyBlob<'a> {
-    /// Reads a blob written by `postcard::to_slice` of a [`PolicyBlob`], borrowing `bytes`.
+    /// Reads a blob written by `postcard::to_slice` of a [`PolicyBlob`], borrowing `bytes`. The
+    /// values are what the blob says: check them with [`Policy::validate`] before serving.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, postcard::Error> {
         postcard::from_bytes(bytes)
     }
@@ -271,6 +533,181 @@ mod tests {
         assert!(any.serves_extension("Makefile"));
         assert!(p.hides(".git/config"));
         assert!(!p.hides(".well-known/x.txt"));
+    }
+
+    #[test]
+    fn the_defaults_are_valid() {
+        assert_eq!(Policy::DEFAULT.validate(), Ok(()));
+        let p = Policy {
+            rules: RULES,
+            ..Policy::DEFAULT
+        };
+        assert_eq!(p.validate(), Ok(()));
+    }
+
+    #[test]
+    fn validate_names_the_key() {
+        type Case = (fn(&mut Policy<'static>), &'static str, Option<usize>);
+        let cases: &[Case] = &[
+            (
+                |p| p.max_request_bytes = 1023,
+                "server.max_request_bytes",
+                None,
+            ),
+            (|p| p.header_timeout_ms = 99, "server.header_timeout", None),
+            (
+                |p| p.header_timeout_ms = 3_600_001,
+                "server.header_timeout",
+                None,
+            ),
+            (
+                |p| p.keepalive_timeout_ms = 0,
+                "server.keepalive_timeout",
+                None,
+            ),
+            (
+                |p| p.keepalive_requests = 0,
+                "server.keepalive_requests",
+                None,
+            ),
+            (
+                |p| p.server_name = "bad\r\nX: y",
+                "server.server_name",
+                None,
+            ),
+            (
+                |p| p.allowed_extensions = &[".html", ".css", ".js", "html"],
+                "files.allowed_extensions",
+                Some(3),
+            ),
+            (
+                |p| p.allowed_extensions = &["."],
+                "files.allowed_extensions",
+                Some(0),
+            ),
+            (
+                |p| p.allowed_extensions = &["./x"],
+                "files.allowed_extensions",
+                Some(0),
+            ),
+            (
+                |p| p.allowed_extensions = &[".tar.gz"],
+                "files.allowed_extensions",
+                Some(0),
+            ),
+            (
+                |p| p.allowed_extensions = &[],
+                "files.allowed_extensions",
+                None,
+            ),
+            (
+                |p| p.index_files = &["a/index.html"],
+                "files.index_files",
+                Some(0),
+            ),
+            (|p| p.index_files = &[".."], "files.index_files", Some(0)),
+            (
+                |p| p.dotfile_exceptions = &["well-known"],
+                "files.dotfile_exceptions",
+                Some(0),
+            ),
+        ];
+        for (mutate, key, index) in cases {
+            let mut p = Policy::DEFAULT;
+            mutate(&mut p);
+            let e = p.validate().expect_err(key);
+            assert_eq!((e.key, e.index), (*key, *index));
+        }
+    }
+
+    #[test]
+    fn validate_accepts_the_range_edges() {
+        let p = Policy {
+            max_request_bytes: 1024,
+            header_timeout_ms: 100,
+            keepalive_timeout_ms: 3_600_000,
+            keepalive_requests: 1,
+            allowed_extensions: &[ANY_EXTENSION],
+            index_files: &[],
+            dotfile_exceptions: &[],
+            server_name: "",
+            ..Policy::DEFAULT
+        };
+        assert_eq!(p.validate(), Ok(()));
+    }
+
+    #[test]
+    fn validate_rules() {
+        const GOOD: HeaderRule<'static> = HeaderRule::new(
+            "assets/**",
+            Some("public, max-age=31536000, immutable"),
+            [
+                ("Access-Control-Allow-Origin", "*"),
+                ("X-Tab", "tab\tis fine"),
+            ],
+        );
+        let check = |bad: HeaderRule<'static>, key: &str, header: Option<usize>| {
+            let rules = [GOOD, bad];
+            let p = Policy {
+                rules: &rules,
+                ..Policy::DEFAULT
+            };
+            let e = p.validate().expect_err(key);
+            assert_eq!((e.key, e.index, e.header), (key, Some(1), header));
+        };
+        check(HeaderRule::new("", None, []), "rules.pattern", None);
+        check(
+            HeaderRule::new("*", Some("a\nb"), []),
+            "rules.cache_control",
+            None,
+        );
+        check(
+            HeaderRule::new("*", Some(""), []),
+            "rules.cache_control",
+            None,
+        );
+        for (name, value) in [
+            ("Bad Name", "v"),
+            ("X:Y", "v"),
+            ("", "v"),
+            ("X-A", "a\r\nSet-Cookie: x"),
+            ("X-A", "a\0b"),
+            ("X-A", "del\u{7f}"),
+            ("content-length", "1"),
+            ("Transfer-Encoding", "chunked"),
+        ] {
+            check(
+                HeaderRule::new("*", None, [("X-Ok", "1"), (name, value)]),
+                "rules.headers",
+                Some(1),
+            );
+        }
+        let rules = [GOOD, GOOD];
+        let p = Policy {
+            rules: &rules,
+            ..Policy::DEFAULT
+        };
+        assert_eq!(p.validate(), Ok(()));
+    }
+
+    #[test]
+    fn error_display() {
+        let e = err("files.allowed_extensions", Some(2), "must start with '.'");
+        assert_eq!(
+            std::format!("{e}"),
+            "files.allowed_extensions[2]: must start with '.'"
+        );
+        let e = err(
+            "server.header_timeout",
+            None,
+            "must be between 0.1 and 3600 seconds",
+        );
+        assert_eq!(
+            std::format!("{e}"),
+            "server.header_timeout: must be between 0.1 and 3600 seconds"
+        );
+        let e = header_err(1, 0, "bad");
+        assert_eq!(std::format!("{e}"), "rules[1].headers[0]: bad");
     }
 
     #[cfg(feature = "serde")]

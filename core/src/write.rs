@@ -17,7 +17,7 @@ pub struct ResponseHead<'a> {
     pub status: StatusCode,
     /// The `Date` value (RFC 9110 §6.6.1), rendered by the caller (once a second on a busy server).
     pub date: &'a HttpDate,
-    /// The `Server` value; the caller guarantees no CR, LF or NUL (`Config::validate` checks it).
+    /// The `Server` value; the caller guarantees no CR, LF or NUL (`Policy::validate` checks it).
     pub server: &'a str,
     /// The `Content-Type` value, if any.
     pub content_type: Option<&'a str>,

@@ -1,10 +1,10 @@
-//! Loading the TOML settings file into the core's [`Config`], applying command-line overrides, and
-//! turning every way it can be wrong into one line naming the file, the key and (for syntax) the line.
+//! Loading the TOML settings file into a [`Config`], applying command-line overrides, and turning
+//! every way it can be wrong into one line naming the file, the key and (for syntax) the line.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use staticd_core::config::Config;
+use crate::settings::{Config, ConfigError};
 
 /// What the command line overrides; `None` keeps the file's (or the default) value.
 #[derive(Debug, Default, Clone)]
@@ -78,31 +78,18 @@ pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings, Conf
         None => (Config::default(), PathBuf::from("."), "defaults".to_owned()),
     };
 
-    let cli = |key: &str, reason: String| ConfigFailure {
-        source: "command line".to_owned(),
-        line: None,
-        key: Some(key.to_owned()),
-        reason,
-    };
     if let Some(host) = &overrides.host {
-        config.server.host = host
-            .as_str()
-            .try_into()
-            .map_err(|_| cli("--host", "longer than 64 bytes".to_owned()))?;
+        config.server.host.clone_from(host);
     }
     if let Some(port) = overrides.port {
         config.server.port = port;
     }
     let root_candidate = match &overrides.root {
         Some(root) => {
-            config.server.root = root
-                .to_string_lossy()
-                .as_ref()
-                .try_into()
-                .map_err(|_| cli("--root", "longer than 256 bytes".to_owned()))?;
+            config.server.root = root.to_string_lossy().into_owned();
             root.clone()
         }
-        None => base_dir.join(config.server.root.as_str()),
+        None => base_dir.join(&config.server.root),
     };
 
     config.validate().map_err(|e| ConfigFailure {
@@ -177,31 +164,13 @@ pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings, Conf
 /// The key a validation error names, with the entry a user looks for: the value of a list entry
 /// (`files.allowed_extensions[1] "css"`), a rule's pattern and the header's name
 /// (`rules[1] (pattern "*.css") headers."Bad Name"`).
-fn describe_key(config: &Config, e: &staticd_core::config::ConfigError) -> String {
+fn describe_key(config: &Config, e: &ConfigError) -> String {
     let files = &config.files;
     let entry = |list: &[&str]| e.index.and_then(|i| list.get(i).map(|v| format!("{v:?}")));
     let value = match e.key {
-        "files.allowed_extensions" => entry(
-            &files
-                .allowed_extensions
-                .iter()
-                .map(|v| v.as_str())
-                .collect::<Vec<_>>(),
-        ),
-        "files.index_files" => entry(
-            &files
-                .index_files
-                .iter()
-                .map(|v| v.as_str())
-                .collect::<Vec<_>>(),
-        ),
-        "files.dotfile_exceptions" => entry(
-            &files
-                .dotfile_exceptions
-                .iter()
-                .map(|v| v.as_str())
-                .collect::<Vec<_>>(),
-        ),
+        "files.allowed_extensions" => entry(&as_strs(&files.allowed_extensions)),
+        "files.index_files" => entry(&as_strs(&files.index_files)),
+        "files.dotfile_exceptions" => entry(&as_strs(&files.dotfile_exceptions)),
         _ => None,
     };
     if let (Some(field), Some(i)) = (e.key.strip_prefix("rules."), e.index) {
@@ -219,6 +188,11 @@ fn describe_key(config: &Config, e: &staticd_core::config::ConfigError) -> Strin
         (Some(i), None) => format!("{}[{i}]", e.key),
         (None, _) => e.key.to_owned(),
     }
+}
+
+/// The entries of a list of strings, borrowed.
+fn as_strs(list: &[String]) -> Vec<&str> {
+    list.iter().map(String::as_str).collect()
 }
 
 /// Parses TOML text into a [`Config`]; the error is (line, dotted key, reason).

@@ -36,13 +36,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use staticd_core::config::{Config, Symlinks};
 use staticd_core::negotiate::{Coding, Codings};
 use staticd_core::path::hidden_segment;
 use staticd_core::source::{Entry, Kind, ReadError, Resource, Source};
 
 use crate::compress::Encodings;
 use crate::log::ErrorLog;
+use crate::settings::{Config, Symlinks};
 
 /// Bodies up to this size are kept in memory and leave with the head in one write.
 pub const SMALL_BODY_BYTES: u64 = 64 * 1024;

@@ -12,9 +12,10 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use staticd_core::config::{AccessLogFormat, LogConfig};
 use staticd_core::date::clf_date;
 use staticd_core::status::StatusCode;
+
+use crate::settings::{AccessLogFormat, LogConfig};
 
 /// Lines reach the file at most this long after they were handed over (issue 8: within one second).
 const FLUSH_INTERVAL: Duration = Duration::from_millis(250);

@@ -18,6 +18,7 @@ mod files;
 mod listen;
 mod log;
 mod policy;
+mod settings;
 mod signals;
 mod systemd;
 mod timers;

@@ -1,13 +1,14 @@
 //! The settings as the core's serving [`Policy`]: the lists it borrows, built once from the
-//! loaded settings by every worker and by `staticd check`, so both apply the same rules.
+//! settings file by every worker, by `staticd check` and by the settings validation, so all three
+//! apply the same rules.
 
 use staticd_core::policy::{HeaderRule, Policy};
 
-use crate::config::Settings;
+use crate::settings::Config;
 
 /// The borrowed lists behind a [`Policy`].
 pub struct PolicyLists<'s> {
-    settings: &'s Settings,
+    config: &'s Config,
     extensions: Vec<&'s str>,
     index_files: Vec<&'s str>,
     dotfile_exceptions: Vec<&'s str>,
@@ -15,28 +16,27 @@ pub struct PolicyLists<'s> {
 }
 
 impl<'s> PolicyLists<'s> {
-    pub fn new(settings: &'s Settings) -> Self {
-        let files = &settings.config.files;
+    pub fn new(config: &'s Config) -> Self {
+        let files = &config.files;
         Self {
-            settings,
+            config,
             extensions: files
                 .allowed_extensions
                 .iter()
-                .map(|s| s.as_str())
+                .map(String::as_str)
                 .collect(),
-            index_files: files.index_files.iter().map(|s| s.as_str()).collect(),
+            index_files: files.index_files.iter().map(String::as_str).collect(),
             dotfile_exceptions: files
                 .dotfile_exceptions
                 .iter()
-                .map(|s| s.as_str())
+                .map(String::as_str)
                 .collect(),
-            rules: settings
-                .config
+            rules: config
                 .rules
                 .iter()
                 .map(|rule| HeaderRule {
                     pattern: rule.pattern.as_str(),
-                    cache_control: rule.cache_control.as_ref().map(|c| c.as_str()),
+                    cache_control: rule.cache_control.as_deref(),
                     headers: rule
                         .headers
                         .iter()
@@ -49,7 +49,7 @@ impl<'s> PolicyLists<'s> {
 
     /// The policy the core applies.
     pub fn policy(&self) -> Policy<'_> {
-        let server = &self.settings.config.server;
+        let server = &self.config.server;
         Policy {
             server_name: &server.server_name,
             max_request_bytes: server.max_request_bytes,
@@ -58,7 +58,7 @@ impl<'s> PolicyLists<'s> {
             keepalive_requests: server.keepalive_requests,
             allowed_extensions: &self.extensions,
             index_files: &self.index_files,
-            deny_dotfiles: self.settings.config.files.deny_dotfiles,
+            deny_dotfiles: self.config.files.deny_dotfiles,
             dotfile_exceptions: &self.dotfile_exceptions,
             rules: &self.rules,
         }

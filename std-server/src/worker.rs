@@ -142,10 +142,10 @@ pub fn worker(
         return;
     }
     let server = &settings.config.server;
-    let lists = PolicyLists::new(settings);
+    let lists = PolicyLists::new(&settings.config);
     let policy = lists.policy();
     let max_request_bytes = server.max_request_bytes as usize;
-    let ms = |s: staticd_core::config::Seconds| u64::from(s.as_millis());
+    let ms = |s: crate::settings::Seconds| u64::from(s.as_millis());
     let ctx = Ctx {
         policy,
         files,

@@ -6,7 +6,8 @@
 //! - `parser`: `parse_request` only;
 //! - `core`: every public function of the core (errors' `status()` and `as_str()` included, since a
 //!   device logs them), all writing through one writer type (a device has one transport);
-//! - `serde`: `core`, with the `Config` read from and written to postcard instead of defaulted;
+//! - `serde`: `core`, with the serving policy read from and written to a postcard blob instead of
+//!   built in code;
 //! - `server`: the whole serving core a device runs per connection: the blocking driver, the
 //!   sans-IO connection and the response decision over a file table (and the 503 of a busy server);
 //! - `httparse`: httparse's request parser, for scale.
@@ -155,20 +156,17 @@ fn exercise() {
         StatusCode::from_u16(black_box(299)),
     ));
 
-    // Configuration: a device stores and loads it as postcard (serde) or builds it in code.
-    let timeout = Seconds::from_millis(black_box(500));
-    black_box((timeout.as_millis(), timeout.as_duration()));
+    // The serving policy: a device builds it in code or reads it from a postcard blob in flash
+    // (serde), and checks it either way.
     #[cfg(feature = "serde")]
     {
         static BLOB: [u8; 8] = [0; 8];
-        if let Ok(c) = from_postcard(black_box(&BLOB)) {
-            let _ = black_box(c.validate());
-            let mut blob = [0u8; 1024];
-            let _ = black_box(to_postcard(&c, &mut blob).map(|b| b.len()));
+        if let Ok(blob) = PolicyBlob::from_bytes(black_box(&BLOB)) {
+            let _ = black_box(blob.policy().validate());
         }
     }
     #[cfg(not(feature = "serde"))]
-    let _ = black_box(black_box(&Config::default()).validate());
+    let _ = black_box(black_box(&Policy::DEFAULT).validate());
 }
 
 /// The serving core as a device runs it: the blocking driver stepping the sans-IO connection,

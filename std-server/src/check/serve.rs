@@ -11,7 +11,6 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use staticd_core::config::Symlinks;
 use staticd_core::mime::extension_allowed;
 use staticd_core::path::{PathError, hidden_segment, resolve_target};
 
@@ -25,6 +24,7 @@ use staticd_core::status::StatusCode;
 use crate::config::Settings;
 use crate::files::{Body, FileCache, FileVersion, Served};
 use crate::log::{CapturedErrors, ErrorLog};
+use crate::settings::Symlinks;
 
 /// The core's answer to a GET of a path, as far as the walk needs it.
 enum Lookup {
