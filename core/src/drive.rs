@@ -16,7 +16,7 @@
 
 use embedded_io::{Read, ReadReady, Write, WriteReady};
 
-use crate::conn::{CloseReason, Connection, Event, Exchange, Step};
+use crate::conn::{CloseReason, Connection, Event, Exchange, Step, move_within};
 use crate::date::HttpDate;
 use crate::policy::Policy;
 use crate::respond::{Now, Response, Segment, Site};
@@ -269,7 +269,7 @@ impl<'b, R: Resource> Driver<'b, R> {
     /// needs input.
     fn apply(&mut self, consumed: usize, next: Next<R>) -> Option<Progress> {
         let consumed = consumed.min(self.filled);
-        self.input.copy_within(consumed..self.filled, 0);
+        move_within(self.input, consumed, self.filled - consumed, 0);
         self.filled -= consumed;
         match next {
             Next::Wait => None,
@@ -481,7 +481,7 @@ where
         let consumed = step.consumed.min(filled);
         let (response, close) = match step.event {
             Event::NeedInput => {
-                input.copy_within(consumed..filled, 0);
+                move_within(input, consumed, filled - consumed, 0);
                 filled -= consumed;
                 continue;
             }
@@ -501,7 +501,7 @@ where
             }
         };
         let _ = sink.position();
-        input.copy_within(consumed..filled, 0);
+        move_within(input, consumed, filled - consumed, 0);
         filled -= consumed;
         let mut outgoing = Outgoing::new(response);
         loop {
