@@ -558,6 +558,18 @@ impl FileFields<'_> {
 }
 
 impl Response<()> {
+    /// The same response, typed for a source whose resource it does not carry.
+    fn no_resource<R>(self) -> Response<R> {
+        Response {
+            status: self.status,
+            body_len: self.body_len,
+            keep_alive: self.keep_alive,
+            resource: None,
+            segments: self.segments,
+            fault: self.fault,
+        }
+    }
+
     /// The response to a request for `resource`: it carries the resource whatever the status,
     /// so a caller can tell which file was chosen (and keep it open while its bytes go out).
     fn with_resource<R>(self, resource: R) -> Response<R> {
@@ -625,6 +637,12 @@ impl<'k, K: Sink> Out<'k, K> {
 
     /// Ends the head; the response so far is one written segment.
     fn end_head<R>(&mut self, status: StatusCode, body_len: u64) -> Response<R> {
+        self.end_head_bare(status, body_len).no_resource()
+    }
+
+    // The writers below are not generic over the resource type: one copy whatever the source
+    // (scripts/core-size.sh); `no_resource` retypes their answer.
+    fn end_head_bare(&mut self, status: StatusCode, body_len: u64) -> Response<()> {
         self.put(&[b"\r\n"]);
         let mut segments = Vec::new();
         let _ = segments.push(Segment::Written {
@@ -667,19 +685,39 @@ impl<'k, K: Sink> Out<'k, K> {
     /// The response as built, or a 500 in its place if a write failed.
     fn finish<R>(&mut self, response: Response<R>) -> Response<R> {
         if self.failed {
-            self.fault("the response did not fit the output buffer")
+            self.fault_bare("the response did not fit the output buffer")
+                .no_resource()
         } else {
             response
         }
     }
 
-    /// A small HTML page for an error or a redirect; `head_only` keeps the length, drops the body.
+    /// An error answer with a small HTML page; `head_only` keeps the length, drops the body.
     fn error<R>(
         &mut self,
         status: StatusCode,
         extra: &[(&str, &[u8])],
         head_only: bool,
     ) -> Response<R> {
+        self.page(status, extra, None, head_only).no_resource()
+    }
+
+    /// 301 to the directory's slashed name, the query kept; the path percent-encoded.
+    fn redirect<R>(&mut self, path: &str, query: &[u8], head_only: bool) -> Response<R> {
+        let status = StatusCode::MOVED_PERMANENTLY;
+        self.page(status, &[], Some((path, query)), head_only)
+            .no_resource()
+    }
+
+    /// A small HTML page for an error or, with a `location` (the decoded path and the query), a
+    /// redirect; `head_only` keeps the length, drops the body.
+    fn page(
+        &mut self,
+        status: StatusCode,
+        extra: &[(&str, &[u8])],
+        location: Option<(&str, &[u8])>,
+        head_only: bool,
+    ) -> Response<()> {
         let digits = status.digits();
         let reason = status.reason().as_bytes();
         let title: [&[u8]; 3] = [&digits, b" ", reason];
@@ -687,12 +725,24 @@ impl<'k, K: Sink> Out<'k, K> {
         let body_len =
             PAGE_START.len() + title_len + PAGE_MIDDLE.len() + title_len + PAGE_END.len();
         self.head(status, Some(HTML), Some(body_len as u64));
+        if let Some((path, query)) = location {
+            // The Location value is written in place: it can be three times the target's length.
+            self.put(&[b"Location: /"]);
+            self.put_encoded(path.as_bytes());
+            if !path.is_empty() {
+                self.put(&[b"/"]);
+            }
+            // The query as sent, but a raw byte above 0x7F (accepted in a target as if encoded)
+            // becomes %XX: Location is a URI-reference (RFC 9110 §10.2.2, RFC 3986 §2.1).
+            self.put_encoded_where(query, |b| b >= 0x80);
+            self.put(&[b"\r\n"]);
+        }
         for (name, value) in extra {
             self.field(name, value);
         }
         self.field("X-Content-Type-Options", b"nosniff");
         let sent = if head_only { 0 } else { body_len as u64 };
-        let mut response = self.end_head(status, sent);
+        let mut response = self.end_head_bare(status, sent);
         if !head_only {
             self.put(&[PAGE_START]);
             self.put(&title);
@@ -705,42 +755,6 @@ impl<'k, K: Sink> Out<'k, K> {
             }
         }
         // The caller's `finish` turns a response that did not fit into a 500.
-        response
-    }
-
-    /// 301 to the directory's slashed name, the query kept; the path percent-encoded.
-    fn redirect<R>(&mut self, path: &str, query: &[u8], head_only: bool) -> Response<R> {
-        // The Location value is written in place: it can be three times the target's length.
-        let status = StatusCode::MOVED_PERMANENTLY;
-        let digits = status.digits();
-        let reason = status.reason().as_bytes();
-        let title_len = digits.len() + 1 + reason.len();
-        let body_len =
-            PAGE_START.len() + title_len + PAGE_MIDDLE.len() + title_len + PAGE_END.len();
-        self.head(status, Some(HTML), Some(body_len as u64));
-        self.put(&[b"Location: /"]);
-        self.put_encoded(path.as_bytes());
-        if !path.is_empty() {
-            self.put(&[b"/"]);
-        }
-        // The query as sent, but a raw byte above 0x7F (accepted in a target as if encoded)
-        // becomes %XX: Location is a URI-reference (RFC 9110 §10.2.2, RFC 3986 §2.1).
-        self.put_encoded_where(query, |b| b >= 0x80);
-        self.put(&[b"\r\n"]);
-        self.field("X-Content-Type-Options", b"nosniff");
-        let sent = if head_only { 0 } else { body_len as u64 };
-        let mut response = self.end_head(status, sent);
-        if !head_only {
-            let title: [&[u8]; 3] = [&digits, b" ", reason];
-            self.put(&[PAGE_START]);
-            self.put(&title);
-            self.put(&[PAGE_MIDDLE]);
-            self.put(&title);
-            self.put(&[PAGE_END]);
-            if let Some(Segment::Written { end, .. }) = response.segments.first_mut() {
-                *end = self.sink.position();
-            }
-        }
         response
     }
 
@@ -770,10 +784,14 @@ impl<'k, K: Sink> Out<'k, K> {
 
     /// A 500 in place of whatever was written: the server's fault, reported by the caller.
     fn fault<R>(&mut self, why: &'static str) -> Response<R> {
+        self.fault_bare(why).no_resource()
+    }
+
+    fn fault_bare(&mut self, why: &'static str) -> Response<()> {
         self.sink.rewind(self.mark);
         self.failed = false;
         self.keep_alive = false;
-        let mut response: Response<R> = self.error(StatusCode::INTERNAL_SERVER_ERROR, &[], false);
+        let mut response = self.page(StatusCode::INTERNAL_SERVER_ERROR, &[], None, false);
         if self.failed {
             // Not even the 500 fits: nothing goes out, the connection closes.
             self.sink.rewind(self.mark);
