@@ -403,6 +403,8 @@ impl Connection {
     }
 
     /// Arms the waiting timers, as of `now_ms`, unless a response is still going out.
+    // Out of line: inlined in its three callers it costs 160 B more on thumbv7em.
+    #[inline(never)]
     fn wait_for_head(&mut self, now_ms: u64, keepalive_ms: u32, header_ms: u32) {
         if self.sending {
             return;
