@@ -236,7 +236,7 @@ impl<'b, R: Resource> Driver<'b, R> {
             let input = self.input.get_mut(..self.filled).unwrap_or_default();
             let mut sink = SliceWriter::new(self.output);
             let step = self.conn.poll(input, now, site, &mut sink);
-            let (consumed, next) = handle(step, log);
+            let (consumed, next) = handle(step, log, &mut self.outgoing);
             if let Some(progress) = self.apply(consumed, next) {
                 return Ok(progress);
             }
@@ -255,7 +255,7 @@ impl<'b, R: Resource> Driver<'b, R> {
             let input = self.input.get(..self.filled).unwrap_or_default();
             let mut sink = SliceWriter::new(self.output);
             if let Some(step) = self.conn.on_timeout(input, now, site, &mut sink) {
-                let (consumed, next) = handle(step, log);
+                let (consumed, next) = handle(step, log, &mut self.outgoing);
                 if let Some(progress) = self.apply(consumed, next) {
                     return Ok(progress);
                 }
@@ -267,17 +267,14 @@ impl<'b, R: Resource> Driver<'b, R> {
 
     /// Drops `consumed` input bytes and acts on what the connection decided: `None` when it
     /// needs input.
-    fn apply(&mut self, consumed: usize, next: Next<R>) -> Option<Progress> {
+    fn apply(&mut self, consumed: usize, next: Next) -> Option<Progress> {
         let consumed = consumed.min(self.filled);
         move_within(self.input, consumed, self.filled - consumed, 0);
         self.filled -= consumed;
         match next {
             Next::Wait => None,
             Next::Close(reason) => Some(self.end(reason)),
-            Next::Send(outgoing) => {
-                self.outgoing = Some(outgoing);
-                Some(Progress::Busy)
-            }
+            Next::Send => Some(Progress::Busy),
         }
     }
 
@@ -289,18 +286,20 @@ impl<'b, R: Resource> Driver<'b, R> {
 }
 
 /// What a driver does after a step of the connection.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "the core has no heap: a response moves by value once per request"
-)]
-enum Next<R> {
+enum Next {
     Wait,
     Close(CloseReason),
-    Send(Outgoing<R>),
+    /// The response is in `outgoing`.
+    Send,
 }
 
-/// Logs a response and turns the step into the driver's next move, plus the bytes consumed.
-fn handle<R: Resource>(step: Step<'_, R>, log: &mut impl FnMut(&Record<'_>)) -> (usize, Next<R>) {
+/// Logs a response and puts it in `outgoing` (built in place: a response is a few hundred bytes,
+/// and each move of it is a copy); returns the driver's next move and the bytes consumed.
+fn handle<R: Resource>(
+    step: Step<'_, R>,
+    log: &mut impl FnMut(&Record<'_>),
+    outgoing: &mut Option<Outgoing<R>>,
+) -> (usize, Next) {
     let next = match step.event {
         Event::NeedInput => Next::Wait,
         Event::Close(reason) => Next::Close(reason),
@@ -315,7 +314,8 @@ fn handle<R: Resource>(step: Step<'_, R>, log: &mut impl FnMut(&Record<'_>)) -> 
                 body_len: response.body_len,
                 fault: response.fault,
             });
-            Next::Send(Outgoing::new(response))
+            *outgoing = Some(Outgoing::new(response));
+            Next::Send
         }
     };
     (step.consumed, next)
