@@ -5,7 +5,8 @@
 //! Framing is where request smuggling lives, so every ambiguity is refused rather than resolved: a
 //! request that two parsers could read as two different bodies gets a 400 and the connection closes.
 
-use crate::parse::{Header, Request, Version, tchar, trim_ows};
+use crate::chars::{digit, field_byte, hex_value, hexdig, tchar, trim_ows};
+use crate::parse::{Header, Request, Version};
 use crate::status::StatusCode;
 
 /// How the body of a request is delimited (RFC 9112 §6.3).
@@ -160,7 +161,7 @@ fn valid_host(value: &[u8]) -> bool {
     };
     let port_ok = match port {
         [] => true,
-        [b':', digits @ ..] => digits.iter().all(u8::is_ascii_digit),
+        [b':', digits @ ..] => digits.iter().all(|&b| digit(b)),
         _ => false,
     };
     port_ok && reg_name(host)
@@ -173,7 +174,7 @@ fn reg_name(host: &[u8]) -> bool {
     loop {
         match rest {
             [] => return true,
-            [b'%', hi, lo, after @ ..] if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => {
+            [b'%', hi, lo, after @ ..] if hexdig(*hi) && hexdig(*lo) => {
                 rest = after;
             }
             [b, after @ ..] if unreserved(*b) || sub_delim(*b) => rest = after,
@@ -204,7 +205,7 @@ fn ip_literal(literal: &[u8]) -> bool {
             Some(dot) if dot > 0 => {
                 let (version, tail) = rest.split_at_checked(dot).unwrap_or_default();
                 let tail = tail.get(1..).unwrap_or_default();
-                version.iter().all(u8::is_ascii_hexdigit)
+                version.iter().all(|&b| hexdig(b))
                     && !tail.is_empty()
                     && tail
                         .iter()
@@ -226,7 +227,7 @@ fn ipv6_address(text: &[u8]) -> bool {
         rest = after;
     }
     while !rest.is_empty() {
-        let hex_len = rest.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+        let hex_len = rest.iter().take_while(|&&b| hexdig(b)).count();
         let after = rest.get(hex_len..).unwrap_or_default();
         if matches!(after.first(), Some(b'.')) {
             // An IPv4 tail counts as two groups and must be last.
@@ -257,7 +258,7 @@ fn ipv4_address(text: &[u8]) -> bool {
         let value = match part {
             [] => return false,
             [b'0', _, ..] => return false,
-            _ if part.len() > 3 || !part.iter().all(u8::is_ascii_digit) => return false,
+            _ if part.len() > 3 || !part.iter().all(|&b| digit(b)) => return false,
             _ => part
                 .iter()
                 .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0')),
@@ -317,7 +318,7 @@ fn content_length_value(digits: &[u8]) -> Result<u64, RequestError> {
         return Err(RequestError::BadContentLength);
     }
     digits.iter().try_fold(0u64, |acc, &d| {
-        if !d.is_ascii_digit() {
+        if !digit(d) {
             return Err(RequestError::BadContentLength);
         }
         acc.checked_mul(10)
@@ -628,7 +629,7 @@ impl ChunkedDecoder {
         self.state = match self.state {
             S::Size { size, digits } => match byte {
                 b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' => {
-                    let digit = u64::from(hex_value(byte));
+                    let digit = u64::from(hex_value(byte).unwrap_or(0));
                     let size = size
                         .checked_mul(16)
                         .and_then(|s| s.checked_add(digit))
@@ -666,7 +667,7 @@ impl ChunkedDecoder {
                 quoted: true,
                 escaped,
             } => match byte {
-                _ if escaped && (byte == b'\t' || (byte >= 0x20 && byte != 0x7f)) => S::Extension {
+                _ if escaped && field_byte(byte) => S::Extension {
                     size,
                     quoted: true,
                     escaped: false,
@@ -682,13 +683,11 @@ impl ChunkedDecoder {
                     escaped: false,
                 },
                 b'\r' | b'\n' => return Err(ChunkedError::BadLineEnding),
-                _ if !escaped && (byte == b'\t' || (byte >= 0x20 && byte != 0x7f)) => {
-                    S::Extension {
-                        size,
-                        quoted: true,
-                        escaped: false,
-                    }
-                }
+                _ if !escaped && field_byte(byte) => S::Extension {
+                    size,
+                    quoted: true,
+                    escaped: false,
+                },
                 _ => return Err(ChunkedError::BadChunkExtension),
             },
             S::Extension {
@@ -754,8 +753,7 @@ impl ChunkedDecoder {
             S::TrailerValue => match byte {
                 b'\r' => S::TrailerLf,
                 b'\n' => return Err(ChunkedError::BadLineEnding),
-                b'\t' => S::TrailerValue,
-                _ if byte >= 0x20 && byte != 0x7f => S::TrailerValue,
+                _ if field_byte(byte) => S::TrailerValue,
                 _ => return Err(ChunkedError::BadTrailer),
             },
             S::TrailerLf => match byte {
@@ -789,16 +787,6 @@ impl ChunkedDecoder {
             }
             _ => Ok(()),
         }
-    }
-}
-
-/// The value of an ASCII hex digit (callers pass only `[0-9a-fA-F]`).
-const fn hex_value(byte: u8) -> u8 {
-    match byte {
-        b'0'..=b'9' => byte - b'0',
-        b'a'..=b'f' => byte - b'a' + 10,
-        b'A'..=b'F' => byte - b'A' + 10,
-        _ => 0,
     }
 }
 

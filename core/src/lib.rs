@@ -169,6 +169,7 @@ extern crate std;
 
 // --- parsing & framing (owned by the parser work) ---
 pub mod body;
+mod chars;
 pub mod parse;
 pub use body::{
     ChunkedDecoder, ChunkedError, Decoded, Framing, RequestError, RequestInfo, inspect_request,

@@ -27,7 +27,8 @@ use nom::combinator::{map, opt, recognize, value};
 use nom::sequence::{pair, preceded};
 use nom::{IResult, Parser};
 
-use crate::parse::{Method, Request, tchar};
+use crate::chars::tchar;
+use crate::parse::{Method, Request};
 use crate::source::{Entry, Resource, Source};
 
 /// Files smaller than this are not compressed on the fly: the coding's own framing and the

@@ -10,6 +10,15 @@
 //! ends inside a rule is `Incomplete`, never an error, while a byte that can never be valid is an error at
 //! once, so a hostile client is refused as soon as it sends the first bad byte.
 //!
+//! Why these rules are written by hand and not from nom's `bytes`/`character` combinators, as the
+//! field grammars of the other modules are: this module is the hot path — every byte of every
+//! request goes through it — and the runs that make up a head (the request-target, field values,
+//! field names) are scanned a word or four table lookups at a time, with a precise
+//! [`ParseError`] for the first bad byte and `Incomplete` for a head cut anywhere. A generic
+//! `take_while` is one byte and one closure call per step and its errors carry no reason; the
+//! hand-written rules keep nom's streaming interface (`IResult`, `Parser`, `Err::Incomplete`), so
+//! they compose like the rest. The character classes are the shared ones of [`crate::chars`].
+//!
 //! Strictness (RFC 9112 leaves some of these to the recipient; staticd takes the strict choice):
 //! - lines end in CRLF only; a bare CR or a bare LF anywhere is an error (§2.2);
 //! - exactly one SP between the request-line parts (§3);
@@ -23,6 +32,7 @@
 
 use nom::{IResult, Needed, Parser};
 
+use crate::chars::{field_byte, field_vchar, tchar, trim_ows};
 use crate::status::StatusCode;
 
 /// One header field of a request, borrowed from the request buffer.
@@ -351,62 +361,12 @@ fn incomplete<'b, O>() -> PResult<'b, O> {
     Err(nom::Err::Incomplete(Needed::Unknown))
 }
 
-/// `tchar` (RFC 9110 §5.6.2).
-#[inline(always)]
-const fn is_tchar(byte: u8) -> bool {
-    matches!(byte,
-        b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z'
-        | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`'
-        | b'|' | b'~')
-}
-
-const fn tchar_table() -> [bool; 256] {
-    let mut table = [false; 256];
-    let mut byte = 0u8;
-    loop {
-        #[allow(clippy::indexing_slicing)] // reason: a u8 always indexes a 256-entry table
-        {
-            table[byte as usize] = is_tchar(byte);
-        }
-        if byte == u8::MAX {
-            break table;
-        }
-        byte += 1;
-    }
-}
-
-static TCHAR: [bool; 256] = tchar_table();
-
-/// `tchar` (RFC 9110 §5.6.2) by table: the one check for the head, the body framing, chunk
-/// extensions, trailers and config header names.
-#[inline(always)]
-pub(crate) fn tchar(byte: u8) -> bool {
-    TCHAR.get(usize::from(byte)).copied().unwrap_or(false)
-}
-
-/// Removes OWS (SP / HTAB, RFC 9110 §5.6.3) from both ends of a list element or field value.
-pub(crate) fn trim_ows(mut bytes: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = bytes {
-        bytes = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = bytes {
-        bytes = rest;
-    }
-    bytes
-}
-
-/// A byte that may appear in a field value: HTAB, SP, VCHAR, obs-text (RFC 9110 §5.5).
-#[inline(always)]
-const fn is_field_byte(byte: u8) -> bool {
-    byte == b'\t' || (byte >= 0x20 && byte != 0x7f)
-}
-
 /// A byte that may appear in a request-target: visible ASCII (RFC 3986 via RFC 9112 §3.2), and
 /// 0x80-0xFF, taken as if percent-encoded (raw UTF-8 from clients that do not encode a path; the
 /// path resolver decodes such a byte to itself and refuses a path that is not UTF-8).
 #[inline(always)]
 const fn is_target_byte(byte: u8) -> bool {
-    byte >= 0x21 && byte != 0x7f
+    field_vchar(byte)
 }
 
 // Word-at-a-time scanning: the request-target and the field values are the long runs of a head, and
@@ -437,7 +397,7 @@ fn target_word_may_stop(word: usize) -> usize {
     below(word, 0x21) | equal(word, 0x7f)
 }
 
-/// Marks every byte that is not [`is_field_byte`], and HTAB (allowed, but cheaper to let the byte
+/// Marks every byte that is not [`field_byte`], and HTAB (allowed, but cheaper to let the byte
 /// loop pass it than to unmark it).
 #[inline(always)]
 fn field_word_may_stop(word: usize) -> usize {
@@ -704,7 +664,7 @@ fn field_name(input: &[u8]) -> PResult<'_, &[u8]> {
 fn field_value(input: &[u8]) -> PResult<'_, &[u8]> {
     // OWS is made of field bytes, so one scan covers it and the value; trimming after the line
     // end is found costs one byte check per side in the common case of one SP before the value.
-    let len = run_length(input, field_word_may_stop, is_field_byte);
+    let len = run_length(input, field_word_may_stop, field_byte);
     let Some((value, rest)) = input.split_at_checked(len) else {
         return incomplete();
     };
@@ -1368,13 +1328,10 @@ mod tests {
                     run_length(&buf, target_word_may_stop, is_target_byte),
                     by_bytes
                 );
-                let by_bytes = buf.iter().position(|&b| !is_field_byte(b)).unwrap_or(40);
-                assert_eq!(
-                    run_length(&buf, field_word_may_stop, is_field_byte),
-                    by_bytes
-                );
+                let by_bytes = buf.iter().position(|&b| !field_byte(b)).unwrap_or(40);
+                assert_eq!(run_length(&buf, field_word_may_stop, field_byte), by_bytes);
             }
         }
-        assert_eq!(run_length(&buf[..0], field_word_may_stop, is_field_byte), 0);
+        assert_eq!(run_length(&buf[..0], field_word_may_stop, field_byte), 0);
     }
 }

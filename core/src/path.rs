@@ -20,6 +20,7 @@
 //! sent as `%C3%A9`) is taken as if it were percent-encoded: it decodes to itself, so `/caf\xc3\xa9`
 //! and `/caf%C3%A9` resolve alike, and the same UTF-8 check refuses raw bytes that do not form UTF-8.
 
+use crate::chars::hex_value;
 use crate::status::StatusCode;
 
 /// A resolved request path.
@@ -122,15 +123,6 @@ fn path_part(target: &[u8]) -> Result<&[u8], PathError> {
 fn strip_prefix_ignore_case<'t>(s: &'t [u8], prefix: &[u8]) -> Option<&'t [u8]> {
     let (head, tail) = s.split_at_checked(prefix.len())?;
     head.eq_ignore_ascii_case(prefix).then_some(tail)
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Appends `byte` to `out` at `*len`.

@@ -401,7 +401,7 @@ fn header_err(rule: usize, header: usize, reason: &'static str) -> PolicyError {
 
 /// RFC 9110 §5.6.2 `token`.
 fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(crate::parse::tchar)
+    !s.is_empty() && s.bytes().all(crate::chars::tchar)
 }
 
 /// RFC 9110 §5.5 `field-value`: no control bytes except HTAB (so no CR, LF or NUL), no DEL.

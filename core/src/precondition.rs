@@ -18,8 +18,9 @@
 //! the value "not one valid date" and the field is ignored. Entity-tags that do not parse match
 //! nothing.
 
+use crate::chars::{etagc, trim_ows};
 use crate::date::parse_http_date;
-use crate::parse::{Method, Request, trim_ows};
+use crate::parse::{Method, Request};
 
 /// The validators of the selected representation (a file): its strong ETag and Last-Modified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,10 +60,7 @@ pub(crate) fn parse_entity_tag(item: &[u8]) -> Option<EntityTag<'_>> {
     };
     let inner = opaque.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
     // etagc = %x21 / %x23-7E / obs-text
-    if inner
-        .iter()
-        .all(|&b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80)
-    {
+    if inner.iter().all(|&b| etagc(b)) {
         Some(EntityTag { weak, opaque })
     } else {
         None

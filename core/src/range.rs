@@ -22,8 +22,9 @@
 
 use heapless::Vec;
 
+use crate::chars::{digit, trim_ows};
 use crate::date::parse_http_date;
-use crate::parse::{Method, Request, trim_ows};
+use crate::parse::{Method, Request};
 use crate::precondition::{Validators, parse_entity_tag, single_field, strong_match};
 use crate::write::{SliceWriter, decimal, write_pieces};
 
@@ -136,7 +137,7 @@ enum RangeSpec {
 
 /// `1*DIGIT`, saturating: a position past u64 is still a position past the end.
 fn digits(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+    if s.is_empty() || !s.iter().all(|&b| digit(b)) {
         return None;
     }
     Some(s.iter().fold(0u64, |n, &d| {
