@@ -29,6 +29,12 @@ pub(crate) const fn hex_value(byte: u8) -> Option<u8> {
     }
 }
 
+/// `SP / HTAB`: the byte of `OWS`, `RWS` and `BWS` (RFC 9110 §5.6.3).
+#[inline(always)]
+pub(crate) const fn ows(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t')
+}
+
 /// `field-vchar = VCHAR / obs-text` (RFC 9110 §5.5), with `VCHAR = %x21-7E` (RFC 5234 B.1) and
 /// `obs-text = %x80-FF`.
 #[inline(always)]

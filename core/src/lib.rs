@@ -171,6 +171,7 @@ extern crate std;
 pub mod body;
 mod chars;
 pub mod parse;
+mod rules;
 pub use body::{
     ChunkedDecoder, ChunkedError, Decoded, Framing, RequestError, RequestInfo, inspect_request,
     keep_alive,

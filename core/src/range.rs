@@ -22,10 +22,18 @@
 
 use heapless::Vec;
 
-use crate::chars::{digit, trim_ows};
+use nom::Parser;
+use nom::branch::alt;
+use nom::bytes::complete::take_while1;
+use nom::character::complete::char;
+use nom::combinator::opt;
+use nom::sequence::{preceded, terminated};
+
+use crate::chars::digit;
 use crate::date::parse_http_date;
 use crate::parse::{Method, Request};
 use crate::precondition::{Validators, parse_entity_tag, single_field, strong_match};
+use crate::rules::{PResult, list, token};
 use crate::write::{SliceWriter, decimal, write_pieces};
 
 /// Most ranges in a 206 response (after coalescing); more -> the full representation.
@@ -135,34 +143,41 @@ enum RangeSpec {
     Suffix(u64),
 }
 
-/// `1*DIGIT`, saturating: a position past u64 is still a position past the end.
-fn digits(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || !s.iter().all(|&b| digit(b)) {
-        return None;
-    }
-    Some(s.iter().fold(0u64, |n, &d| {
+/// `1*DIGIT` as a number, saturating: a position past u64 is still a position past the end.
+fn digits(input: &[u8]) -> PResult<'_, u64> {
+    let (rest, run) = take_while1(digit).parse(input)?;
+    let value = run.iter().fold(0u64, |n, &d| {
         n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-    }))
+    });
+    Ok((rest, value))
 }
 
-fn parse_spec(item: &[u8]) -> Option<RangeSpec> {
-    let dash = item.iter().position(|&b| b == b'-')?;
-    let (first, rest) = item.split_at_checked(dash)?;
-    let last = rest.get(1..)?;
-    if first.is_empty() {
-        return Some(RangeSpec::Suffix(digits(last)?));
-    }
-    let first = digits(first)?;
-    let last = if last.is_empty() {
-        None
-    } else {
-        Some(digits(last)?)
-    };
-    // §14.1.1: a range-spec is invalid if last-pos is present and less than first-pos.
+/// `int-range = first-pos "-" [ last-pos ]` (RFC 9110 §14.1.1), refused when last-pos is less
+/// than first-pos (§14.1.1: such a range-spec is invalid).
+fn int_range(input: &[u8]) -> PResult<'_, RangeSpec> {
+    let (rest, (first, _, last)) = (digits, char('-'), opt(digits)).parse(input)?;
     if last.is_some_and(|last| last < first) {
-        return None;
+        return Err(nom::Err::Error(()));
     }
-    Some(RangeSpec::Int { first, last })
+    Ok((rest, RangeSpec::Int { first, last }))
+}
+
+/// `suffix-range = "-" suffix-length` (RFC 9110 §14.1.1).
+fn suffix_range(input: &[u8]) -> PResult<'_, RangeSpec> {
+    let (rest, length) = preceded(char('-'), digits).parse(input)?;
+    Ok((rest, RangeSpec::Suffix(length)))
+}
+
+/// `range-spec = int-range / suffix-range / other-range` (RFC 9110 §14.1.1); `other-range` is for
+/// units other than `bytes`, which staticd ignores.
+fn range_spec(input: &[u8]) -> PResult<'_, RangeSpec> {
+    alt((int_range, suffix_range)).parse(input)
+}
+
+/// `ranges-specifier = range-unit "=" range-set` (RFC 9110 §14.1.1): the unit (a token) and the
+/// range-set's text, which [`list`] walks with [`range_spec`].
+fn ranges_specifier(input: &[u8]) -> PResult<'_, &[u8]> {
+    terminated(token, char('=')).parse(input)
 }
 
 /// The satisfiable part of a spec against `len`, or `None` if it does not overlap (§14.1.1).
@@ -204,36 +219,29 @@ pub fn evaluate_range(req: &Request<'_, '_>, v: &Validators<'_>, len: u64) -> Ra
         Ok(Some(value)) if if_range_holds(value, v) => {}
         _ => return RangeOutcome::Full,
     }
-    let Some(eq) = range.iter().position(|&b| b == b'=') else {
+    // range-unit is case-insensitive (§14.1); only `bytes` is served.
+    let Ok((set, unit)) = ranges_specifier(range) else {
         return RangeOutcome::Full;
     };
-    let (unit, set) = range.split_at(eq);
     if !unit.eq_ignore_ascii_case(b"bytes") {
         return RangeOutcome::Full;
     }
-    let set = set.get(1..).unwrap_or_default();
 
     // Every satisfiable range, kept sorted by start (insertion sort: at most MAX_RANGE_SPECS).
     let mut found = [ByteRange { start: 0, end: 0 }; MAX_RANGE_SPECS];
     let mut count = 0usize;
-    let mut specs = 0usize;
     let mut nonzero_suffix = false;
+    let mut too_many = false;
     // range-set = 1#range-spec: empty list elements are allowed, at least one spec is required.
-    for item in set.split(|&b| b == b',').map(trim_ows) {
-        if item.is_empty() {
-            continue;
-        }
-        specs += 1;
-        let Some(spec) = parse_spec(item) else {
-            return RangeOutcome::Full;
-        };
+    let specs = list(set, range_spec, |spec| {
         nonzero_suffix |= matches!(spec, RangeSpec::Suffix(n) if n > 0);
         let Some(r) = resolve_spec(spec, len) else {
-            continue;
+            return true;
         };
         let Some(slot) = found.get_mut(count) else {
             // More than MAX_RANGE_SPECS specs.
-            return RangeOutcome::Full;
+            too_many = true;
+            return false;
         };
         *slot = r;
         count += 1;
@@ -242,6 +250,13 @@ pub fn evaluate_range(req: &Request<'_, '_>, v: &Validators<'_>, len: u64) -> Ra
             found.swap(i - 1, i);
             i -= 1;
         }
+        true
+    });
+    let Ok(specs) = specs else {
+        return RangeOutcome::Full;
+    };
+    if too_many {
+        return RangeOutcome::Full;
     }
     if specs == 0 || specs > MAX_RANGE_SPECS {
         return RangeOutcome::Full;

@@ -1,0 +1,89 @@
+//! The ABNF rules shared by the field grammars of the core (RFC 9110 §5.6), as nom combinators over
+//! bytes: `OWS`, `token`, and the `#rule` list walker. The grammars built on them (`range_spec`,
+//! `entity_tag`, `imf_fixdate`, `transfer_coding`, `chunk_ext`, ...) live beside the code that uses
+//! them. The request-line and field scanners of [`crate::parse`] are the exception, and say why.
+//!
+//! The error type is `()`: a field that does not match its grammar is ignored or refused as a
+//! whole, so where it failed is never needed, and a unit error costs no code to carry.
+
+use nom::bytes::complete::{take_while, take_while1};
+use nom::{IResult, Parser};
+
+use crate::chars::{ows as is_ows, tchar};
+
+/// What every grammar of the core returns: the rest of the input and the value, or `()`.
+pub(crate) type PResult<'a, O> = IResult<&'a [u8], O, ()>;
+
+/// `OWS = *( SP / HTAB )` (RFC 9110 §5.6.3); `BWS` is the same bytes.
+pub(crate) fn ows(input: &[u8]) -> PResult<'_, &[u8]> {
+    take_while(is_ows).parse(input)
+}
+
+/// `token = 1*tchar` (RFC 9110 §5.6.2).
+pub(crate) fn token(input: &[u8]) -> PResult<'_, &[u8]> {
+    take_while1(tchar).parse(input)
+}
+
+/// A `#element` list as a recipient reads it (RFC 9110 §5.6.1.2): elements separated by
+/// `OWS "," OWS`, empty elements ignored. `each` is called with every element in order and
+/// returns false to stop the walk there. `Err` when an element does not match `element` or is
+/// followed by anything but OWS and a comma or the end; `Ok` with the number of elements seen
+/// otherwise (zero for a list of only commas and whitespace).
+pub(crate) fn list<'a, O>(
+    mut input: &'a [u8],
+    mut element: impl Parser<&'a [u8], Output = O, Error = ()>,
+    mut each: impl FnMut(O) -> bool,
+) -> Result<usize, ()> {
+    let mut count = 0usize;
+    loop {
+        let (rest, _) = ows(input).map_err(|_| ())?;
+        input = match rest {
+            [] => return Ok(count),
+            [b',', after @ ..] => after,
+            _ => {
+                let (rest, value) = element.parse(rest).map_err(|_| ())?;
+                count = count.saturating_add(1);
+                if !each(value) {
+                    return Ok(count);
+                }
+                let (rest, _) = ows(rest).map_err(|_| ())?;
+                match rest {
+                    [] => return Ok(count),
+                    [b',', after @ ..] => after,
+                    _ => return Err(()),
+                }
+            }
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(input: &str) -> Result<std::vec::Vec<&[u8]>, ()> {
+        let mut out = std::vec::Vec::new();
+        list(input.as_bytes(), token, |t| {
+            out.push(t);
+            true
+        })
+        .map(|n| {
+            assert_eq!(n, out.len());
+            out
+        })
+    }
+
+    #[test]
+    fn list_reads_empty_elements_and_ows() {
+        let ab: &[&[u8]] = &[b"a", b"b"];
+        assert_eq!(tokens("a,b").as_deref(), Ok(ab));
+        assert_eq!(tokens(" , a ,\t, b ,").as_deref(), Ok(ab));
+        assert_eq!(tokens("").as_deref(), Ok(&[][..]));
+        assert_eq!(tokens(" ,, ").as_deref(), Ok(&[][..]));
+        assert_eq!(tokens("a b"), Err(()));
+        assert_eq!(tokens("a,@"), Err(()));
+        assert_eq!(tokens("a;"), Err(()));
+        // Stopping early counts what was seen and ignores the rest.
+        assert_eq!(list(b"a,b,@", token, |t| t != b"b"), Ok(2));
+    }
+}
