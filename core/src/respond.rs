@@ -308,12 +308,16 @@ fn index_file<S: Source>(
         let Some(candidate) = buf.get_mut(dir_len..end) else {
             return Found::Failed;
         };
-        let (slash, rest) = candidate.split_at_mut(start - dir_len);
+        let Some((slash, rest)) = candidate.split_at_mut_checked(start - dir_len) else {
+            return Found::Failed;
+        };
         // At most one byte: a store, where `fill` would link a 220-byte memset on thumbv7em.
         if let Some(b) = slash.first_mut() {
             *b = b'/';
         }
-        rest.copy_from_slice(name.as_bytes());
+        for (to, from) in rest.iter_mut().zip(name.bytes()) {
+            *to = from;
+        }
         let path = path_str(buf, end);
         let kind = if policy.serves_extension(path) {
             match source.open(path) {
