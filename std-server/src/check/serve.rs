@@ -30,7 +30,8 @@ use crate::settings::Symlinks;
 enum Lookup {
     File(Arc<FileVersion>),
     Redirect,
-    NotFound,
+    /// Any other refusal, with the status the core answered.
+    NotFound(u16),
     Forbidden,
 }
 
@@ -124,14 +125,18 @@ impl Server {
         };
         let rel = resolved.path.to_owned();
         let mut trailing_slash = resolved.trailing_slash;
-        if self.deny_dotfiles && hidden_segment(&rel, &self.exceptions()) {
+        let mut lookup = self.lookup(&rel, trailing_slash);
+        // The core refuses a hidden path before any redirect; its answer's status is reported.
+        if let Lookup::NotFound(status) = lookup
+            && self.deny_dotfiles
+            && hidden_segment(&rel, &self.exceptions())
+        {
             return Answer::Refused(Refusal {
                 kind: Kind::Dotfile,
-                status: 404,
+                status,
                 detail: "a path segment starts with '.' and files.deny_dotfiles is on".into(),
             });
         }
-        let mut lookup = self.lookup(&rel, trailing_slash);
         if matches!(lookup, Lookup::Redirect) {
             trailing_slash = true;
             lookup = self.lookup(&rel, trailing_slash);
@@ -142,7 +147,7 @@ impl Server {
                 let kind = ContentKind::of(&served);
                 Answer::File { served, kind }
             }
-            Lookup::Redirect | Lookup::NotFound => {
+            Lookup::Redirect | Lookup::NotFound(_) => {
                 Answer::Refused(self.explain_missing(&rel, trailing_slash))
             }
             Lookup::Forbidden => Answer::Refused(self.explain_forbidden(&rel, trailing_slash)),
@@ -187,7 +192,7 @@ impl Server {
         let Ok(Status::Complete((_, req))) =
             parse_request(&parser, request.as_bytes(), &mut fields)
         else {
-            return Lookup::NotFound;
+            return Lookup::NotFound(StatusCode::BAD_REQUEST.as_u16());
         };
         let extensions: Vec<&str> = self.allowed_extensions.iter().map(String::as_str).collect();
         let index_files: Vec<&str> = self.index_files.iter().map(String::as_str).collect();
@@ -218,7 +223,7 @@ impl Server {
             (StatusCode::OK, Some(Served(version))) => Lookup::File(version),
             (StatusCode::MOVED_PERMANENTLY, _) => Lookup::Redirect,
             (StatusCode::FORBIDDEN | StatusCode::INTERNAL_SERVER_ERROR, _) => Lookup::Forbidden,
-            _ => Lookup::NotFound,
+            (status, _) => Lookup::NotFound(status.as_u16()),
         }
     }
 
