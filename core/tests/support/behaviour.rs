@@ -1,7 +1,8 @@
 //! The HTTP behaviour suite: request streams and the answers RFC 9110/9112 (and staticd's
 //! contract) require, run against the runtimes that serve the bundled `site/` — the core's
 //! drivers over an in-memory link (core/tests/behaviour.rs), the `staticd` binary over TCP
-//! (std-server/tests/e2e/behaviour.rs).
+//! (std-server/tests/e2e/behaviour.rs) and the firmware in QEMU over TCP
+//! (firmware/tests/behaviour.rs).
 //!
 //! A runner implements [`Peer`] (one fresh connection per case: send the bytes, read to the
 //! server's close) and calls [`run`]. Every case ends with a request that closes the connection,
