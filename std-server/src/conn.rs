@@ -568,6 +568,9 @@ impl Conn {
             user_agent,
             response_ms: ctx.now_ms.saturating_sub(log.started_ms),
         };
+        if let Some(counters) = &ctx.counters {
+            counters.record(line.status.as_u16(), line.body_bytes, line.response_ms);
+        }
         ctx.log.push(&line);
         ctx.line_pool.put(log.text);
     }

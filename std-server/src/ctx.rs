@@ -78,6 +78,8 @@ pub struct Ctx<'s> {
     pub stopping: bool,
     pub timers: Timers,
     pub send_timeout_ms: u64,
+    /// This worker's metrics counters, when `[metrics]` is on.
+    pub counters: Option<std::sync::Arc<crate::metrics::WorkerCounters>>,
 }
 
 impl Ctx<'_> {

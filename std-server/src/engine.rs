@@ -13,6 +13,7 @@ use mio::{Poll, Waker};
 use crate::config::Settings;
 use crate::files::{FileCache, VersionTable};
 use crate::log::{self, AccessBatch, ErrorLog};
+use crate::metrics::Metrics;
 use crate::worker::{IN_WORKER, Shared, WAKER, install_panic_hook, worker};
 use crate::{listen, signals, systemd};
 
@@ -69,6 +70,13 @@ pub fn run(
         }
     };
     let addr = listeners[0].local_addr()?;
+    let metrics = match start_metrics(&settings, threads, &errors) {
+        Ok(metrics) => metrics,
+        Err(msg) => {
+            logger.shutdown();
+            return Err(RunError::Startup(msg));
+        }
+    };
     let nofile_needed = nofile_needed(settings.config.server.max_connections, threads);
     match raise_nofile_limit(nofile_needed) {
         Ok(soft) if soft >= nofile_needed => {}
@@ -88,7 +96,9 @@ pub fn run(
     install_panic_hook();
 
     let settings = Arc::new(settings);
-    let mut current = Generation::start(&settings, &listeners, batches, &errors)?;
+    let metrics_counters = metrics.as_ref().map(|(m, _)| Arc::clone(m));
+    let mut current =
+        Generation::start(&settings, &listeners, batches, &errors, &metrics_counters)?;
     let (control_tx, control) = std::sync::mpsc::channel();
     signals::spawn(signals, errors.clone(), control_tx)?;
 
@@ -97,6 +107,9 @@ pub fn run(
     {
         let mut out = io::stdout().lock();
         writeln!(out, "staticd listening on http://{addr}/")?;
+        if let Some((_, metrics_addr)) = &metrics {
+            writeln!(out, "staticd metrics on http://{metrics_addr}/metrics")?;
+        }
         out.flush()?;
     }
     if let Err(e) = systemd::notify(&format!("READY=1\nSTATUS=listening on http://{addr}/")) {
@@ -115,7 +128,7 @@ pub fn run(
             Ok(next) => {
                 let next = Arc::new(next);
                 let batches = logger.batches(threads, next.config.log.format);
-                match Generation::start(&next, &listeners, batches, &errors) {
+                match Generation::start(&next, &listeners, batches, &errors, &metrics_counters) {
                     Ok(started) => {
                         let old = std::mem::replace(&mut current, started);
                         old.retire();
@@ -142,6 +155,9 @@ pub fn run(
         }
         retiring = still;
     }
+    if let Some(metrics) = &metrics_counters {
+        metrics.set_stopping();
+    }
     if let Err(e) = systemd::notify("STOPPING=1") {
         errors.error(format_args!("NOTIFY_SOCKET: cannot send STOPPING=1: {e}"));
     }
@@ -157,6 +173,32 @@ pub fn run(
     errors.error("stopped");
     logger.shutdown();
     Ok(())
+}
+
+/// Binds and starts the `[metrics]` listener when it is on; the error is the start-up line.
+fn start_metrics(
+    settings: &Settings,
+    threads: usize,
+    errors: &ErrorLog,
+) -> Result<Option<(Arc<Metrics>, std::net::SocketAddr)>, String> {
+    let config = &settings.config.metrics;
+    if !config.enabled {
+        return Ok(None);
+    }
+    let failed = |e: io::Error| {
+        format!(
+            "{}: metrics: cannot listen on {}:{}: {}",
+            settings.source,
+            config.host,
+            config.port,
+            listen::describe(&e)
+        )
+    };
+    let listener = crate::metrics::bind(config).map_err(failed)?;
+    let addr = listener.local_addr().map_err(failed)?;
+    let metrics = Arc::new(Metrics::new(threads));
+    crate::metrics::spawn(listener, Arc::clone(&metrics), errors.clone()).map_err(failed)?;
+    Ok(Some((metrics, addr)))
 }
 
 /// Where a reload reads the settings from: the same file and command line as the start.
@@ -178,6 +220,7 @@ fn reload(current: &Settings, from: &ReloadFrom) -> Result<Settings, String> {
         ("server.threads", current.threads != next.threads),
         ("log.access_log", now.log.access_log != new.log.access_log),
         ("log.error_log", now.log.error_log != new.log.error_log),
+        ("metrics", now.metrics != new.metrics),
     ];
     match fixed.iter().find(|(_, changed)| *changed) {
         Some((key, _)) => Err(format!(
@@ -204,6 +247,7 @@ impl Generation {
         listeners: &[std::net::TcpListener],
         batches: Vec<AccessBatch>,
         errors: &ErrorLog,
+        metrics: &Option<Arc<Metrics>>,
     ) -> io::Result<Generation> {
         // Connections are counted per generation: while an old one finishes, the two together
         // may hold up to twice max_connections for at most the grace period.
@@ -213,6 +257,7 @@ impl Generation {
             retire: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
             max_connections: settings.config.server.max_connections as usize,
+            metrics: metrics.clone(),
         });
         let versions = Arc::new(VersionTable::default());
         let mut wakers = Vec::with_capacity(listeners.len());

@@ -17,6 +17,7 @@ mod engine;
 mod files;
 mod listen;
 mod log;
+mod metrics;
 mod policy;
 mod settings;
 mod signals;

@@ -1,6 +1,6 @@
-//! The settings file's types, read from TOML: `[server]`, `[files]`, `[log]` and `[[rules]]`, their
-//! defaults, and the checks of what only the desktop server has (address, root, threads,
-//! connections, log paths).
+//! The settings file's types, read from TOML: `[server]`, `[files]`, `[log]`, `[[rules]]` and
+//! `[metrics]`, their defaults, and the checks of what only the desktop server has (address, root,
+//! threads, connections, log paths, the metrics listener).
 //!
 //! Unknown keys are refused (`deny_unknown_fields`) and every key is optional (`#[serde(default)]`),
 //! except a rule's `pattern`. The serving part of the settings becomes the core's [`Policy`]
@@ -26,6 +26,20 @@ pub struct Config {
     pub log: LogConfig,
     /// Per-pattern response headers, first match wins for `cache_control`, all matches add `headers`.
     pub rules: Vec<Rule>,
+    /// The health endpoint and Prometheus metrics, on a listener of their own. Off by default.
+    pub metrics: MetricsConfig,
+}
+
+/// The `[metrics]` table: `/health` and `/metrics` on their own address, never files.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve the metrics listener. Default false.
+    pub enabled: bool,
+    /// Address of the metrics listener. Default `"127.0.0.1"`.
+    pub host: String,
+    /// Port of the metrics listener; 0 binds a free port. Default 9090.
+    pub port: u16,
 }
 
 /// The `[server]` table.
@@ -291,6 +305,16 @@ impl Default for FilesConfig {
     }
 }
 
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            host: "127.0.0.1".to_owned(),
+            port: 9090,
+        }
+    }
+}
+
 impl Default for LogConfig {
     fn default() -> Self {
         Self {
@@ -338,6 +362,9 @@ impl Config {
         }
         if self.log.error_log.is_empty() {
             return Err(err("log.error_log", "must not be empty (\"-\" is stderr)"));
+        }
+        if self.metrics.enabled && self.metrics.host.is_empty() {
+            return Err(err("metrics.host", "must not be empty"));
         }
         Ok(())
     }

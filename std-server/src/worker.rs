@@ -48,6 +48,8 @@ pub struct Shared {
     pub retire: AtomicBool,
     pub connections: AtomicUsize,
     pub max_connections: usize,
+    /// The counters `/metrics` sums, when `[metrics]` is on (shared by every generation).
+    pub metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 thread_local! {
@@ -171,6 +173,7 @@ pub fn worker(
             LINGER_MS,
         ),
         send_timeout_ms: SEND_TIMEOUT_MS,
+        counters: shared.metrics.as_ref().map(|m| m.claim()),
     };
     let mut worker = Worker {
         poll,
@@ -368,6 +371,9 @@ impl Worker<'_> {
             }
             return;
         }
+        if let Some(counters) = &self.ctx.counters {
+            counters.opened();
+        }
         if let Some(conn) = self.conns.get(token) {
             conn.sync_timers(token, &mut self.ctx);
         }
@@ -407,6 +413,9 @@ impl Worker<'_> {
             // Written in the one write above, at accept: no request, no time spent.
             response_ms: 0,
         };
+        if let Some(counters) = &self.ctx.counters {
+            counters.record(line.status.as_u16(), line.body_bytes, 0);
+        }
         self.ctx.log.push(&line);
     }
 
@@ -439,6 +448,9 @@ impl Worker<'_> {
         if let Some(mut conn) = self.conns.remove(token) {
             conn.release(&mut self.ctx);
             self.shared.connections.fetch_sub(1, Ordering::Relaxed);
+            if let Some(counters) = &self.ctx.counters {
+                counters.closed();
+            }
             // Dropping the stream closes the socket, which also removes it from the poller.
         }
     }

@@ -26,6 +26,7 @@ mod behaviour;
 mod compression;
 mod conditional;
 mod config;
+mod deploy;
 mod files;
 mod harness;
 mod lifecycle;
