@@ -97,8 +97,13 @@ pub fn run(
 
     let settings = Arc::new(settings);
     let metrics_counters = metrics.as_ref().map(|(m, _)| Arc::clone(m));
-    let mut current =
-        Generation::start(&settings, &listeners, batches, &errors, &metrics_counters)?;
+    let mut current = Generation::start(
+        &settings,
+        &listeners,
+        batches,
+        &errors,
+        metrics_counters.as_ref(),
+    )?;
     let (control_tx, control) = std::sync::mpsc::channel();
     signals::spawn(signals, errors.clone(), control_tx)?;
 
@@ -128,7 +133,13 @@ pub fn run(
             Ok(next) => {
                 let next = Arc::new(next);
                 let batches = logger.batches(threads, next.config.log.format);
-                match Generation::start(&next, &listeners, batches, &errors, &metrics_counters) {
+                match Generation::start(
+                    &next,
+                    &listeners,
+                    batches,
+                    &errors,
+                    metrics_counters.as_ref(),
+                ) {
                     Ok(started) => {
                         let old = std::mem::replace(&mut current, started);
                         old.retire();
@@ -247,7 +258,7 @@ impl Generation {
         listeners: &[std::net::TcpListener],
         batches: Vec<AccessBatch>,
         errors: &ErrorLog,
-        metrics: &Option<Arc<Metrics>>,
+        metrics: Option<&Arc<Metrics>>,
     ) -> io::Result<Generation> {
         // Connections are counted per generation: while an old one finishes, the two together
         // may hold up to twice max_connections for at most the grace period.
@@ -257,7 +268,7 @@ impl Generation {
             retire: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
             max_connections: settings.config.server.max_connections as usize,
-            metrics: metrics.clone(),
+            metrics: metrics.cloned(),
         });
         let versions = Arc::new(VersionTable::default());
         let mut wakers = Vec::with_capacity(listeners.len());
