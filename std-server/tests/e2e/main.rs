@@ -14,6 +14,7 @@
 //! - [`logs`]: the access log (Combined Log Format) and the error log.
 //! - [`config`]: the settings file and the command line, start-up refusals.
 //! - [`lifecycle`]: signals, graceful stop.
+//! - [`deploy`]: running in production: the health endpoint and Prometheus metrics.
 //! - [`site_check`]: `staticd check`, the lint of a site as the server would serve it.
 //!
 //! The browser and the HTTP lint live in their own binary (`tests/browser`), since they need

@@ -14,11 +14,14 @@ pub struct Exposition {
     pub families: BTreeMap<String, Family>,
 }
 
+/// A sample's labels, in the order written: (name, unescaped value).
+type Labels = Vec<(String, String)>;
+
 #[derive(Debug, Default)]
 pub struct Family {
     pub kind: String,
     pub help: bool,
-    pub samples: Vec<(String, Vec<(String, String)>, f64)>,
+    pub samples: Vec<(String, Labels, f64)>,
 }
 
 impl Exposition {
@@ -69,7 +72,7 @@ fn sample_value(s: &str) -> Result<f64, String> {
 }
 
 /// `{a="x",b="y"}` -> labels and the rest of the line.
-fn labels(s: &str) -> Result<(Vec<(String, String)>, &str), String> {
+fn labels(s: &str) -> Result<(Labels, &str), String> {
     let mut rest = s.strip_prefix('{').ok_or("no {")?;
     let mut out = Vec::new();
     loop {
