@@ -623,7 +623,9 @@ pub(crate) fn move_within(buf: &mut [u8], from: usize, len: usize, to: usize) {
         // Left: the front pieces first; right: the back ones, so no source is overwritten first.
         let offset = if to < from { done } else { len - done - n };
         let (src, dst) = (from + offset, to + offset);
-        let (low, high) = buf.split_at_mut(src.max(dst));
+        let Some((low, high)) = buf.split_at_mut_checked(src.max(dst)) else {
+            return;
+        };
         let (Some(low), Some(high)) = (
             low.get_mut(src.min(dst)..).and_then(|l| l.get_mut(..n)),
             high.get_mut(..n),

@@ -23,7 +23,7 @@
 use nom::branch::alt;
 use nom::bytes::complete::{tag, tag_no_case, take_while, take_while_m_n, take_while1};
 use nom::character::complete::char;
-use nom::combinator::{map, opt, recognize, value};
+use nom::combinator::{map, opt, value};
 use nom::sequence::{pair, preceded};
 use nom::{IResult, Parser};
 
@@ -409,10 +409,7 @@ fn qvalue(input: &[u8]) -> PResult<'_, Quality> {
                 q
             },
         ),
-        value(
-            1000,
-            recognize(pair(char('1'), opt(pair(char('.'), digits(b'0'))))),
-        ),
+        value(1000, pair(char('1'), opt(pair(char('.'), digits(b'0'))))),
     ))
     .parse(input)
 }

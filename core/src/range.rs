@@ -246,8 +246,12 @@ pub fn evaluate_range(req: &Request<'_, '_>, v: &Validators<'_>, len: u64) -> Ra
         *slot = r;
         count += 1;
         let mut i = count - 1;
-        while i > 0 && found.get(i - 1).map(|p| p.start) > Some(r.start) {
-            found.swap(i - 1, i);
+        // Insertion in start order; the checked pair keeps a bounds panic out of the device.
+        while let Some([before, after]) = i.checked_sub(1).and_then(|b| found.get_mut(b..=i)) {
+            if before.start <= r.start {
+                break;
+            }
+            core::mem::swap(before, after);
             i -= 1;
         }
         true
