@@ -25,6 +25,8 @@ pub struct Settings {
     pub threads: usize,
     /// Where the settings came from, for messages: the file's path, or `defaults`.
     pub source: String,
+    /// HTTPS (`[tls]`), with the certificates read when these settings were loaded.
+    pub tls: Option<crate::tls::Tls>,
 }
 
 /// A settings error, displayed as one line: `FILE: line N: KEY: reason`.
@@ -52,6 +54,7 @@ impl fmt::Display for ConfigFailure {
 
 /// Reads `path` (or the defaults when `None`), applies `overrides` and validates the result.
 pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings, ConfigFailure> {
+    let mut tls_file = None;
     let (mut config, base_dir, source) = match path {
         Some(path) => {
             let source = path.display().to_string();
@@ -61,12 +64,13 @@ pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings, Conf
                 key: None,
                 reason: format!("cannot read: {e}"),
             })?;
-            let config = parse(&text).map_err(|(line, key, reason)| ConfigFailure {
+            let (config, tls) = parse(&text).map_err(|(line, key, reason)| ConfigFailure {
                 source: source.clone(),
                 line,
                 key,
                 reason,
             })?;
+            tls_file = tls;
             // `root` in the file is relative to the file's own folder, so the same file works from
             // any working directory.
             let dir = path
@@ -153,11 +157,23 @@ pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings, Conf
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
+    let tls = match &tls_file {
+        Some(file) => Some(
+            crate::tls::load(file, &base_dir).map_err(|e| ConfigFailure {
+                source: source.clone(),
+                line: None,
+                key: Some(e.key),
+                reason: e.reason,
+            })?,
+        ),
+        None => None,
+    };
     Ok(Settings {
         config,
         root,
         threads,
         source,
+        tls,
     })
 }
 
@@ -195,9 +211,16 @@ fn as_strs(list: &[String]) -> Vec<&str> {
     list.iter().map(String::as_str).collect()
 }
 
-/// Parses TOML text into a [`Config`]; the error is (line, dotted key, reason).
-fn parse(text: &str) -> Result<Config, (Option<usize>, Option<String>, String)> {
-    toml::from_str::<Config>(text).map_err(|e| {
+/// A TOML error as (line, dotted key, reason).
+type ParseFailure = (Option<usize>, Option<String>, String);
+
+/// Parses TOML text into a [`Config`] and the `[tls]` table, which is std-server's own.
+fn parse(text: &str) -> Result<(Config, Option<crate::tls::TlsFile>), ParseFailure> {
+    #[derive(serde::Deserialize)]
+    struct TlsOnly {
+        tls: crate::tls::TlsFile,
+    }
+    let fail = |e: toml::de::Error| -> ParseFailure {
         let reason = e.message().trim().to_owned();
         match e.span() {
             Some(span) => {
@@ -206,7 +229,27 @@ fn parse(text: &str) -> Result<Config, (Option<usize>, Option<String>, String)> 
             }
             None => (None, None, reason),
         }
-    })
+    };
+    let document = toml::de::DeTable::parse(text).map_err(fail)?;
+    let span = document.span();
+    let mut table = document.into_inner();
+    let tls_key = table.keys().find(|k| k.get_ref() == "tls").cloned();
+    let tls = match tls_key.and_then(|k| table.remove_entry(&k)) {
+        Some((key, value)) => {
+            let mut only = toml::de::DeTable::new();
+            only.insert(key, value);
+            let de = toml::de::Deserializer::from(toml::Spanned::new(span.clone(), only));
+            Some(
+                <TlsOnly as serde::Deserialize>::deserialize(de)
+                    .map_err(fail)?
+                    .tls,
+            )
+        }
+        None => None,
+    };
+    let de = toml::de::Deserializer::from(toml::Spanned::new(span, table));
+    let config = <Config as serde::Deserialize>::deserialize(de).map_err(fail)?;
+    Ok((config, tls))
 }
 
 /// 1-based line number of a byte offset.

@@ -16,7 +16,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Write as _};
 use std::net::Shutdown;
 use std::sync::Arc;
 
@@ -139,6 +139,9 @@ pub struct Conn {
     /// Unique per worker, so a timer entry for a reused slot is recognised as stale.
     pub id: u64,
     pub stream: TcpStream,
+    /// The TLS session of a connection accepted on the TLS listener; `None` on plain ones, which
+    /// read and write the socket directly (and send files with sendfile).
+    tls: Option<Box<rustls::ServerConnection>>,
     client: [u8; 46],
     client_len: usize,
     http: Connection,
@@ -172,7 +175,13 @@ enum Fill {
 }
 
 impl Conn {
-    pub fn new(id: u64, stream: TcpStream, peer: std::net::SocketAddr, http: Connection) -> Self {
+    pub fn new(
+        id: u64,
+        stream: TcpStream,
+        tls: Option<Box<rustls::ServerConnection>>,
+        peer: std::net::SocketAddr,
+        http: Connection,
+    ) -> Self {
         use std::io::Write as _;
         let mut client = [0u8; 46];
         let mut w = &mut client[..];
@@ -181,6 +190,7 @@ impl Conn {
         Conn {
             id,
             stream,
+            tls,
             client,
             client_len,
             http,
@@ -252,6 +262,14 @@ impl Conn {
                         self.ensure_send_timer(Some(()), token, ctx);
                         return Next::Wait;
                     }
+                    Err(_) => return Next::Close,
+                }
+            }
+            if let Some(tls) = &mut self.tls {
+                // Handshake records a full socket held back.
+                match crate::tls::write_records(tls, &mut self.stream, &mut self.writable) {
+                    Ok(true) => {}
+                    Ok(false) => return Next::Wait,
                     Err(_) => return Next::Close,
                 }
             }
@@ -422,6 +440,9 @@ impl Conn {
         if !reason.lingers() && self.input.pending().is_empty() && !self.readable {
             // The FIN carries the held answer out. A close() alone would reset instead,
             // discarding it, if a request came in meanwhile.
+            if let Some(tls) = &mut self.tls {
+                crate::tls::close_notify(tls, &mut self.stream);
+            }
             let _ = self.stream.shutdown(Shutdown::Write);
             return Some(Next::Close);
         }
@@ -589,6 +610,21 @@ impl Conn {
             self.input.end -= self.input.start;
             self.input.start = 0;
         }
+        if let Some(tls) = &mut self.tls {
+            return match crate::tls::read(
+                tls,
+                &mut self.stream,
+                &mut buf[self.input.end..],
+                &mut self.readable,
+            ) {
+                crate::tls::TlsRead::Data(n) => {
+                    self.input.end += n;
+                    Fill::Read
+                }
+                crate::tls::TlsRead::WouldBlock => Fill::WouldBlock,
+                crate::tls::TlsRead::Eof => Fill::Eof,
+            };
+        }
         let space = buf.len() - self.input.end;
         loop {
             match self.stream.read(&mut buf[self.input.end..]) {
@@ -616,6 +652,9 @@ impl Conn {
     /// Writes the output: bytes up to the next file segment, then the segment, and so on.
     /// `Ok(true)` when all is out, `Ok(false)` when the socket is full or the budget spent.
     fn flush(&mut self, sent: &mut usize) -> io::Result<bool> {
+        if self.tls.is_some() {
+            return self.flush_tls(sent);
+        }
         loop {
             let limit = self
                 .output
@@ -697,8 +736,62 @@ impl Conn {
         }
     }
 
+    /// [`Conn::flush`] over TLS: the output is encrypted into records, file segments read with
+    /// pread a record at a time; all is out when the last record is written.
+    fn flush_tls(&mut self, sent: &mut usize) -> io::Result<bool> {
+        let Some(tls) = self.tls.as_deref_mut() else {
+            return Ok(true);
+        };
+        loop {
+            if !crate::tls::write_records(tls, &mut self.stream, &mut self.writable)? {
+                return Ok(false);
+            }
+            let limit = self
+                .output
+                .files
+                .front()
+                .map_or(self.output.bytes.len(), |f| f.after);
+            if self.out_pos < limit {
+                if *sent >= SEND_BUDGET_BYTES {
+                    return Ok(false);
+                }
+                // Taken whole: rustls buffers what it cannot send yet, and the budget bounds it.
+                let chunk = &self.output.bytes[self.out_pos..limit];
+                tls.writer().write_all(chunk)?;
+                let n = chunk.len();
+                self.out_pos += n;
+                self.sent += n as u64;
+                *sent += n;
+                continue;
+            }
+            let Some(segment) = self.output.files.front_mut() else {
+                self.output.bytes.clear();
+                self.out_pos = 0;
+                return Ok(true);
+            };
+            if segment.offset >= segment.end {
+                self.output.files.pop_front();
+                continue;
+            }
+            if *sent >= SEND_BUDGET_BYTES {
+                return Ok(false);
+            }
+            let n = crate::tls::write_file(tls, &segment.file, segment.offset, segment.end)?;
+            if n == 0 {
+                // The file shrank: the promised length cannot be kept, so the connection closes.
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank"));
+            }
+            segment.offset += n as u64;
+            self.sent += n as u64;
+            *sent += n;
+        }
+    }
+
     /// Shuts the write side and starts dropping input; `true` when the connection can go now.
     fn start_closing(&mut self, token: usize, ctx: &mut Ctx<'_>) -> bool {
+        if let Some(tls) = &mut self.tls {
+            crate::tls::close_notify(tls, &mut self.stream);
+        }
         if self.stream.shutdown(Shutdown::Write).is_err() {
             return true;
         }

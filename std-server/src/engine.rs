@@ -77,6 +77,33 @@ pub fn run(
             return Err(RunError::Startup(msg));
         }
     };
+    // The TLS listener, beside the plain one on the same host.
+    let tls_listeners = match &settings.tls {
+        Some(tls) => {
+            match listen::bind_listeners(&settings.config.server.host, tls.port, threads) {
+                Ok(listeners) => listeners,
+                Err(e) => {
+                    let msg = format!(
+                        "{}: tls.port: cannot listen on {}:{}: {}",
+                        settings.source,
+                        settings.config.server.host,
+                        tls.port,
+                        listen::describe(&e)
+                    );
+                    if settings.config.log.error_log.as_str() != "-" {
+                        errors.error(&msg);
+                    }
+                    logger.shutdown();
+                    return Err(RunError::Startup(msg));
+                }
+            }
+        }
+        None => Vec::new(),
+    };
+    let tls_addr = match tls_listeners.first() {
+        Some(listener) => Some(listener.local_addr()?),
+        None => None,
+    };
     let nofile_needed = nofile_needed(settings.config.server.max_connections, threads);
     match raise_nofile_limit(nofile_needed) {
         Ok(soft) if soft >= nofile_needed => {}
@@ -100,6 +127,7 @@ pub fn run(
     let mut current = Generation::start(
         &settings,
         &listeners,
+        &tls_listeners,
         batches,
         &errors,
         metrics_counters.as_ref(),
@@ -112,6 +140,9 @@ pub fn run(
     {
         let mut out = io::stdout().lock();
         writeln!(out, "staticd listening on http://{addr}/")?;
+        if let Some(tls_addr) = tls_addr {
+            writeln!(out, "staticd listening on https://{tls_addr}/")?;
+        }
         if let Some((_, metrics_addr)) = &metrics {
             writeln!(out, "staticd metrics on http://{metrics_addr}/metrics")?;
         }
@@ -136,6 +167,7 @@ pub fn run(
                 match Generation::start(
                     &next,
                     &listeners,
+                    &tls_listeners,
                     batches,
                     &errors,
                     metrics_counters.as_ref(),
@@ -175,6 +207,7 @@ pub fn run(
     // The workers close their clones as they stop: with these gone too, the port refuses new
     // connections at once instead of queueing them until the process exits.
     drop(listeners);
+    drop(tls_listeners);
     for generation in retiring.iter().chain([&current]) {
         generation.stop();
     }
@@ -229,6 +262,10 @@ fn reload(current: &Settings, from: &ReloadFrom) -> Result<Settings, String> {
         ("server.host", now.server.host != new.server.host),
         ("server.port", now.server.port != new.server.port),
         ("server.threads", current.threads != next.threads),
+        (
+            "tls.port",
+            current.tls.as_ref().map(|t| t.port) != next.tls.as_ref().map(|t| t.port),
+        ),
         ("log.access_log", now.log.access_log != new.log.access_log),
         ("log.error_log", now.log.error_log != new.log.error_log),
         ("metrics", now.metrics != new.metrics),
@@ -256,6 +293,7 @@ impl Generation {
     fn start(
         settings: &Arc<Settings>,
         listeners: &[std::net::TcpListener],
+        tls_listeners: &[std::net::TcpListener],
         batches: Vec<AccessBatch>,
         errors: &ErrorLog,
         metrics: Option<&Arc<Metrics>>,
@@ -274,14 +312,18 @@ impl Generation {
         let mut wakers = Vec::with_capacity(listeners.len());
         let mut polls = Vec::with_capacity(listeners.len());
         let mut clones = Vec::with_capacity(listeners.len());
-        for listener in listeners {
+        for (i, listener) in listeners.iter().enumerate() {
             let poll = Poll::new()?;
             wakers.push(Arc::new(Waker::new(poll.registry(), WAKER)?));
             polls.push(poll);
-            clones.push(listener.try_clone()?);
+            let tls = match tls_listeners.get(i) {
+                Some(listener) => Some(listener.try_clone()?),
+                None => None,
+            };
+            clones.push((listener.try_clone()?, tls));
         }
         let mut workers = Vec::with_capacity(listeners.len());
-        for (index, ((listener, poll), batch)) in
+        for (index, (((listener, tls_listener), poll), batch)) in
             clones.into_iter().zip(polls).zip(batches).enumerate()
         {
             let settings = Arc::clone(settings);
@@ -293,9 +335,19 @@ impl Generation {
                 .spawn(move || {
                     IN_WORKER.with(|w| w.set(true));
                     let listener = TcpListener::from_std(listener);
+                    let tls_listener = tls_listener.map(TcpListener::from_std);
                     let files =
                         FileCache::new(&settings.config, &settings.root, versions, errors.clone());
-                    worker(poll, listener, &settings, &shared, batch, &errors, files);
+                    worker(
+                        poll,
+                        listener,
+                        tls_listener,
+                        &settings,
+                        &shared,
+                        batch,
+                        &errors,
+                        files,
+                    );
                 })?;
             workers.push(handle);
         }

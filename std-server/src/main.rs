@@ -23,6 +23,7 @@ mod settings;
 mod signals;
 mod systemd;
 mod timers;
+mod tls;
 mod worker;
 
 use std::path::PathBuf;

@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -28,7 +29,8 @@ use crate::timers::{TIMER_KINDS, Timers};
 
 const LISTENER: Token = Token(0);
 pub const WAKER: Token = Token(1);
-const FIRST_CONN: usize = 2;
+const TLS_LISTENER: Token = Token(2);
+const FIRST_CONN: usize = 3;
 /// In-flight responses get this long to finish after SIGTERM/SIGINT.
 pub const GRACE_PERIOD: Duration = Duration::from_secs(10);
 /// accept() out of descriptors: pause accepting on this worker for this long.
@@ -115,6 +117,8 @@ impl Slab {
 struct Worker<'s> {
     poll: Poll,
     listener: Option<TcpListener>,
+    /// The TLS listener and the configuration its connections start with.
+    tls_listener: Option<(TcpListener, Arc<rustls::ServerConfig>)>,
     conns: Slab,
     ctx: Ctx<'s>,
     shared: &'s Shared,
@@ -127,9 +131,11 @@ struct Worker<'s> {
     grace_deadline: Option<u64>,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn worker(
     poll: Poll,
     mut listener: TcpListener,
+    tls_listener: Option<TcpListener>,
     settings: &Settings,
     shared: &Shared,
     log: AccessBatch,
@@ -141,6 +147,15 @@ pub fn worker(
         .register(&mut listener, LISTENER, Interest::READABLE)
     {
         errors.error(format_args!("worker cannot register its listener: {e}"));
+        return;
+    }
+    let mut tls_listener = tls_listener.zip(settings.tls.as_ref().map(|t| Arc::clone(&t.config)));
+    if let Some((listener, _)) = &mut tls_listener
+        && let Err(e) = poll
+            .registry()
+            .register(listener, TLS_LISTENER, Interest::READABLE)
+    {
+        errors.error(format_args!("worker cannot register its TLS listener: {e}"));
         return;
     }
     let server = &settings.config.server;
@@ -178,6 +193,7 @@ pub fn worker(
     let mut worker = Worker {
         poll,
         listener: Some(listener),
+        tls_listener,
         conns: Slab {
             slots: Vec::new(),
             free: Vec::new(),
@@ -210,7 +226,8 @@ impl Worker<'_> {
             self.ctx.tick(started);
             for event in events.iter() {
                 match event.token() {
-                    LISTENER => self.accept(),
+                    LISTENER => self.accept(false),
+                    TLS_LISTENER => self.accept(true),
                     WAKER => {
                         if self.shared.stop.load(Ordering::SeqCst) && !self.ctx.stopping {
                             self.begin_stop();
@@ -242,7 +259,8 @@ impl Worker<'_> {
                 .is_some_and(|t| t <= self.ctx.now_ms)
             {
                 self.accept_paused_until = None;
-                self.accept();
+                self.accept(false);
+                self.accept(true);
             }
             self.fire_timers();
             self.ctx.log.send_if_due(self.ctx.now_ms);
@@ -278,12 +296,18 @@ impl Worker<'_> {
         .map(|deadline| Duration::from_millis(deadline.saturating_sub(self.ctx.now_ms)))
     }
 
-    fn accept(&mut self) {
+    /// Accepts what waits on the plain listener, or on the TLS one (`tls`).
+    fn accept(&mut self, tls: bool) {
         if self.accept_paused_until.is_some() {
             return;
         }
         loop {
-            let Some(listener) = self.listener.as_ref() else {
+            let listener = if tls {
+                self.tls_listener.as_ref().map(|(l, _)| l)
+            } else {
+                self.listener.as_ref()
+            };
+            let Some(listener) = listener else {
                 return;
             };
             let (stream, peer) = match listener.accept() {
@@ -322,14 +346,40 @@ impl Worker<'_> {
                 >= self.shared.max_connections
             {
                 self.shared.connections.fetch_sub(1, Ordering::Relaxed);
-                self.refuse(stream, peer);
+                if !tls {
+                    self.refuse(stream, peer);
+                }
+                // Over TLS a 503 would need a handshake first: the socket just closes.
                 continue;
             }
-            self.admit(stream, peer);
+            let session = match &self.tls_listener {
+                Some((_, config)) if tls => {
+                    match rustls::ServerConnection::new(Arc::clone(config)) {
+                        Ok(mut session) => {
+                            // Bounded by the caller instead: records are written out before more
+                            // plaintext is added (conn.rs, flush_tls).
+                            session.set_buffer_limit(None);
+                            Some(Box::new(session))
+                        }
+                        Err(e) => {
+                            self.shared.connections.fetch_sub(1, Ordering::Relaxed);
+                            self.errors.error(format_args!("TLS session: {e}"));
+                            continue;
+                        }
+                    }
+                }
+                _ => None,
+            };
+            self.admit(stream, session, peer);
         }
     }
 
-    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+    fn admit(
+        &mut self,
+        mut stream: TcpStream,
+        tls: Option<Box<rustls::ServerConnection>>,
+        peer: SocketAddr,
+    ) {
         if let Err(e) = self
             .poll
             .registry()
@@ -357,7 +407,7 @@ impl Worker<'_> {
             ) {
                 failed = Some(e);
             }
-            Conn::new(id, stream, peer, http)
+            Conn::new(id, stream, tls, peer, http)
         });
         if let Some(e) = failed {
             self.errors.error(format_args!(
@@ -489,6 +539,9 @@ impl Worker<'_> {
         if let Some(mut listener) = self.listener.take() {
             let _ = self.poll.registry().deregister(&mut listener);
         }
+        if let Some((mut listener, _)) = self.tls_listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
     }
 
     fn begin_stop(&mut self) {
@@ -554,6 +607,7 @@ mod tests {
             Conn::new(
                 id,
                 TcpStream::from_std(server),
+                None,
                 peer,
                 Connection::new(0, 1000),
             ),

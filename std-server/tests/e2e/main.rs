@@ -15,6 +15,8 @@
 //! - [`config`]: the settings file and the command line, start-up refusals.
 //! - [`lifecycle`]: signals, graceful stop.
 //! - [`deploy`]: running in production: the health endpoint and Prometheus metrics.
+//! - [`tls`]: HTTPS: curl over TLS 1.2 and 1.3, ALPN and SNI with openssl, hostile bytes on the
+//!   TLS port, certificates re-read on SIGHUP and refused at start.
 //! - [`site_check`]: `staticd check`, the lint of a site as the server would serve it.
 //!
 //! The browser and the HTTP lint live in their own binary (`tests/browser`), since they need
@@ -34,4 +36,5 @@ mod lifecycle;
 mod limits;
 mod logs;
 mod site_check;
+mod tls;
 mod wire;

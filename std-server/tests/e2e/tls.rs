@@ -1,0 +1,338 @@
+//! HTTPS: a CA and server certificates made for each test (rcgen), staticd's `[tls]` listener
+//! beside the plain one, and real clients: curl over TLS 1.2 and 1.3, `openssl s_client` for ALPN
+//! and SNI; hostile bytes on the TLS port; certificates re-read on SIGHUP; bad files refused.
+
+use crate::common::*;
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+
+const RUN_LIMIT: Duration = Duration::from_secs(10);
+
+/// A test CA, and leaf certificates it signs, written as PEM files into `dir`.
+struct Ca {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl Ca {
+    fn new(dir: &TempDir) -> Ca {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "staticd test CA");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        dir.write("ca.pem", issuer.pem().as_bytes());
+        Ca { issuer }
+    }
+
+    /// Writes `NAME.pem` and `NAME.key` for a certificate valid for `names`.
+    fn leaf(&self, dir: &TempDir, file: &str, names: &[&str]) {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+                .unwrap();
+        params.distinguished_name.push(DnType::CommonName, names[0]);
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        dir.write(&format!("{file}.pem"), cert.pem().as_bytes());
+        dir.write(&format!("{file}.key"), key.serialize_pem().as_bytes());
+    }
+}
+
+/// A server with `[tls]` on a free port: the default certificate for `localhost`, and one for
+/// `b.test` by SNI. Returns the server, the directory of the PEM files and the TLS port.
+fn tls_server(extra_files: &[(&str, &[u8])]) -> (Server, TempDir, u16) {
+    let certs = TempDir::new();
+    let ca = Ca::new(&certs);
+    ca.leaf(&certs, "localhost", &["localhost"]);
+    ca.leaf(&certs, "b", &["b.test"]);
+    let path = |f: &str| toml_literal(&certs.path().join(f).display().to_string());
+    let config = format!(
+        "[server]\nthreads = 2\n\n[tls]\nport = 0\ncertificate = {}\nkey = {}\n\n\
+         [[tls.names]]\nname = \"b.test\"\ncertificate = {}\nkey = {}\n",
+        path("localhost.pem"),
+        path("localhost.key"),
+        path("b.pem"),
+        path("b.key"),
+    );
+    let server = Server::builder()
+        .config(&config)
+        .file("a.txt", b"hello over tls\n")
+        .files(extra_files)
+        .start();
+    let port = tls_port(&server);
+    (server, certs, port)
+}
+
+/// The TLS port from the second ready line, `staticd listening on https://127.0.0.1:PORT/`.
+fn tls_port(server: &Server) -> u16 {
+    let lines = server.wait_stdout_lines(2, Duration::from_secs(5));
+    let line = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("staticd listening on https://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no https ready line in {lines:?}"));
+    line.trim_end_matches('/').parse().expect("a port")
+}
+
+/// curl against `https://localhost:PORT/...` trusting only the test CA; (status, stdout, stderr).
+fn curl(certs: &TempDir, port: u16, args: &[&str]) -> (bool, Vec<u8>, String) {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--cacert"])
+        .arg(certs.path().join("ca.pem"))
+        .arg("--resolve")
+        .arg(format!("localhost:{port}:127.0.0.1"))
+        .args(args)
+        .output()
+        .expect("curl runs (scripts/setup-test-deps.sh installs it)");
+    (
+        out.status.success(),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `openssl s_client` with `args`, its stdin closed; the whole output.
+fn s_client(certs: &TempDir, port: u16, args: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .args(["s_client", "-connect"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-CAfile")
+        .arg(certs.path().join("ca.pem"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl runs (scripts/setup-test-deps.sh installs it)");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn verified_for(certs: &TempDir, port: u16, sni: &str, name: &str) -> bool {
+    let out = s_client(
+        certs,
+        port,
+        &["-servername", sni, "-verify_hostname", name, "-brief"],
+    );
+    out.contains("Verification: OK")
+}
+
+#[test]
+fn curl_gets_files_over_tls_1_2_and_1_3_and_the_plain_listener_still_serves() {
+    let (server, certs, port) = tls_server(&[]);
+    let url = format!("https://localhost:{port}/a.txt");
+    for (flags, version) in [
+        (&["--tlsv1.2", "--tls-max", "1.2"][..], "TLSv1.2"),
+        (&["--tlsv1.3"][..], "TLSv1.3"),
+    ] {
+        let mut args = flags.to_vec();
+        args.extend(["-v", url.as_str()]);
+        let (ok, body, stderr) = curl(&certs, port, &args);
+        assert!(ok, "{version}: {stderr}");
+        assert_eq!(body, b"hello over tls\n", "{version}");
+        assert!(
+            stderr.contains(version),
+            "{version} not negotiated: {stderr}"
+        );
+        assert!(stderr.contains("HTTP/1.1 200"), "{stderr}");
+    }
+    assert_eq!(server.get("/a.txt").body, b"hello over tls\n");
+}
+
+#[test]
+fn openssl_sees_alpn_http_1_1_and_the_certificate_of_the_name_asked_for() {
+    let (_server, certs, port) = tls_server(&[]);
+    let out = s_client(
+        &certs,
+        port,
+        &["-alpn", "http/1.1", "-servername", "localhost"],
+    );
+    assert!(out.contains("ALPN protocol: http/1.1"), "{out}");
+    // SNI: each name gets its own certificate, verified for that name and not for the other.
+    assert!(verified_for(&certs, port, "localhost", "localhost"));
+    assert!(verified_for(&certs, port, "b.test", "b.test"));
+    assert!(!verified_for(&certs, port, "b.test", "localhost"));
+    assert!(!verified_for(&certs, port, "localhost", "b.test"));
+    // A name without a certificate of its own gets the default one.
+    assert!(verified_for(&certs, port, "other.test", "localhost"));
+}
+
+#[test]
+fn keep_alive_and_a_1_mib_file_over_tls_arrive_whole() {
+    let big: Vec<u8> = (0..1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let (_server, certs, port) = tls_server(&[("big.txt", &big)]);
+    let out = certs.path().join("big.out");
+    let big_url = format!("https://localhost:{port}/big.txt");
+    let small_url = format!("https://localhost:{port}/a.txt");
+    // Two requests in one curl run: the second reuses the connection (no new connect).
+    let (ok, stdout, stderr) = curl(
+        &certs,
+        port,
+        &[
+            "-w",
+            "%{http_code} %{num_connects}\\n",
+            "-o",
+            out.to_str().unwrap(),
+            &big_url,
+            "-o",
+            "/dev/null",
+            &small_url,
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&stdout),
+        "200 1\n200 0\n",
+        "{stderr}"
+    );
+    let got = std::fs::read(&out).unwrap();
+    assert_eq!(got.len(), big.len());
+    assert_eq!(Sha256::digest(&got), Sha256::digest(&big));
+}
+
+#[test]
+fn garbage_and_plain_http_on_the_tls_port_are_closed_while_a_good_client_is_served() {
+    let big: Vec<u8> = (0..1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let (_server, certs, port) = tls_server(&[("big.txt", &big)]);
+    let out = certs.path().join("slow.out");
+    // A good client downloading slowly the whole time.
+    let mut good = Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "20",
+            "--limit-rate",
+            "512k",
+            "--cacert",
+        ])
+        .arg(certs.path().join("ca.pem"))
+        .arg("--resolve")
+        .arg(format!("localhost:{port}:127.0.0.1"))
+        .arg("-o")
+        .arg(&out)
+        .arg(format!("https://localhost:{port}/big.txt"))
+        .spawn()
+        .expect("curl runs");
+    std::thread::sleep(Duration::from_millis(200));
+    for hostile in [
+        &b"\x16\x03\x01\x00\x05garbage that is no handshake\r\n\r\n"[..],
+        b"GET /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        &[0xffu8; 4096][..],
+    ] {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(hostile).unwrap();
+        let mut got = Vec::new();
+        let started = Instant::now();
+        // The server closes: EOF (or a reset), within the timeout, after at most an alert.
+        let _ = s.read_to_end(&mut got);
+        assert!(started.elapsed() < Duration::from_secs(4), "not closed");
+        assert!(got.len() <= 7, "more than an alert: {got:?}");
+        assert!(!got.starts_with(b"HTTP/"), "plain HTTP answered: {got:?}");
+    }
+    let status = good.wait().unwrap();
+    assert!(status.success());
+    assert_eq!(
+        Sha256::digest(std::fs::read(&out).unwrap()),
+        Sha256::digest(&big)
+    );
+    let (ok, body, stderr) = curl(&certs, port, &[&format!("https://localhost:{port}/a.txt")]);
+    assert!(ok, "{stderr}");
+    assert_eq!(body, b"hello over tls\n");
+}
+
+#[test]
+fn certificates_are_re_read_on_sighup_and_a_bad_one_keeps_the_running_ones() {
+    let (server, certs, port) = tls_server(&[]);
+    assert!(!verified_for(&certs, port, "localhost", "reloaded.test"));
+    // New files in place of the old (a new CA too, so only the new certificate verifies).
+    let fresh = TempDir::new();
+    let ca = Ca::new(&fresh);
+    ca.leaf(&fresh, "localhost", &["localhost", "reloaded.test"]);
+    for f in ["ca.pem", "localhost.pem", "localhost.key"] {
+        std::fs::copy(fresh.path().join(f), certs.path().join(f)).unwrap();
+    }
+    server.signal(Signal::HUP);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !verified_for(&certs, port, "localhost", "reloaded.test") {
+        assert!(
+            Instant::now() < deadline,
+            "the new certificate never served; stderr: {}",
+            server.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A broken certificate file: the reload is refused, the running certificate stays.
+    std::fs::write(certs.path().join("localhost.pem"), b"not a certificate\n").unwrap();
+    server.signal(Signal::HUP);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.stderr().contains("keeping the current settings") {
+        assert!(Instant::now() < deadline, "stderr: {}", server.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        server.stderr().contains("tls.certificate"),
+        "{}",
+        server.stderr()
+    );
+    assert!(verified_for(&certs, port, "localhost", "reloaded.test"));
+}
+
+/// A settings file serving `dir/site` on a free port with `[tls]` from `tls`.
+fn refused(tls: impl FnOnce(&TempDir, &Ca) -> String, key: &str) {
+    let dir = TempDir::new();
+    let site = dir.mkdir("site");
+    let ca = Ca::new(&dir);
+    let text = format!(
+        "[server]\nhost = \"127.0.0.1\"\nport = 0\nroot = {}\n\n[tls]\nport = 0\n{}",
+        toml_literal(&site.display().to_string()),
+        tls(&dir, &ca)
+    );
+    let config = dir.write("staticd.toml", text.as_bytes());
+    let run = run_staticd(
+        &["--config", config.to_str().unwrap()],
+        dir.path(),
+        RUN_LIMIT,
+    );
+    assert_refused_at_start("bad [tls]", &run, &[key]);
+}
+
+#[test]
+fn a_missing_or_broken_certificate_or_key_refuses_to_start_naming_the_key() {
+    refused(
+        |_, _| "certificate = \"nope.pem\"\nkey = \"nope.key\"\n".to_owned(),
+        "tls.certificate",
+    );
+    refused(
+        |dir, _| {
+            dir.write("bad.pem", b"-----BEGIN CERTIFICATE-----\nAAAA\n");
+            "certificate = \"bad.pem\"\nkey = \"bad.key\"\n".to_owned()
+        },
+        "tls.certificate",
+    );
+    // A key that is not the certificate's.
+    refused(
+        |dir, ca| {
+            ca.leaf(dir, "one", &["localhost"]);
+            ca.leaf(dir, "two", &["localhost"]);
+            "certificate = \"one.pem\"\nkey = \"two.key\"\n".to_owned()
+        },
+        "tls.key",
+    );
+    refused(
+        |dir, ca| {
+            ca.leaf(dir, "one", &["localhost"]);
+            "certificate = \"one.pem\"\nkey = \"one.key\"\n[[tls.names]]\nname = \"b.test\"\n\
+             certificate = \"one.pem\"\nkey = \"missing.key\"\n"
+                .to_owned()
+        },
+        "tls.names[0].key",
+    );
+}
