@@ -194,11 +194,12 @@ pub use conn::{CloseReason, Connection, Event, Exchange, Step, Timer, TurnAway};
 pub use policy::PolicyBlob;
 pub use policy::{HeaderRule, Policy, PolicyError};
 pub use respond::{Now, Response, Segment, Sink, Site, respond};
-pub use source::{Entry, Kind, Resource, Source, StaticFile, StaticTable};
+pub use source::{DirEntry, Entry, Kind, Listed, Resource, Source, StaticFile, StaticTable};
 
 // --- semantics & writing ---
 pub mod date;
 pub mod glob;
+pub mod listing;
 pub mod mime;
 pub mod negotiate;
 pub mod path;

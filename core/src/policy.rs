@@ -52,6 +52,11 @@ pub const MIN_REQUEST_BYTES: u32 = 1024;
 /// Accepted range of both timeouts, in milliseconds (0.1 s to 3600 s).
 pub const TIMEOUT_RANGE_MS: core::ops::RangeInclusive<u32> = 100..=3_600_000;
 
+/// Accepted range of [`Policy::listing_page_entries`].
+pub const LISTING_PAGE_RANGE: core::ops::RangeInclusive<u32> = 1..=10_000;
+/// The statuses an [`ErrorPage`] may answer.
+pub const ERROR_PAGE_STATUSES: core::ops::RangeInclusive<u16> = 400..=599;
+
 /// Header names a rule may not set: the server owns framing and connection management (RFC 9112 §6,
 /// RFC 9110 §7.6.1), and a second Content-Length or Transfer-Encoding would desynchronise clients.
 const RESERVED_HEADERS: &[&str] = &[
@@ -101,6 +106,26 @@ impl<'a> HeaderRule<'a> {
     }
 }
 
+/// A page served in place of the built-in one for an error status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ErrorPage<'a> {
+    /// The status it answers (400 to 599).
+    pub status: u16,
+    /// The page's path below the root (`"404.html"`, `"errors/404.html"`), no leading `/`.
+    pub path: &'a str,
+}
+
+/// The default `Cache-Control` of a file whose name carries a content hash ([`fingerprinted`]):
+/// its bytes can never change under that name (RFC 8246 `immutable`).
+pub const CACHE_FINGERPRINTED: &str = "public, max-age=31536000, immutable";
+/// The default `Cache-Control` of an HTML page: stored, but revalidated before each use
+/// (RFC 9111 §5.2.2.4), so a new deploy is seen at once and costs a 304 otherwise.
+pub const CACHE_HTML: &str = "no-cache";
+/// The default `Cache-Control` of every other file: five minutes fresh, then revalidated.
+pub const CACHE_OTHER: &str = "max-age=300";
+
 /// What a connection is allowed to do and serve. Times are milliseconds on the caller's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -127,6 +152,18 @@ pub struct Policy<'a> {
     pub dotfile_exceptions: &'a [&'a str],
     /// Headers by path pattern.
     pub rules: &'a [HeaderRule<'a>],
+    /// Pages served for error statuses, by status.
+    pub error_pages: &'a [ErrorPage<'a>],
+    /// The file answered (200) to a navigation that would otherwise be 404: a single-page
+    /// app's entry page. See [`respond`](crate::respond) for when it applies.
+    pub fallback: Option<&'a str>,
+    /// Answer a directory without an index file with a listing of it (HTML or JSON by `Accept`).
+    pub listing: bool,
+    /// The most entries on one page of a listing (`?page=N` asks for the others); at least 1.
+    pub listing_page_entries: u32,
+    /// Without a matching rule's `cache_control`, send the defaults: [`CACHE_FINGERPRINTED`],
+    /// [`CACHE_HTML`] or [`CACHE_OTHER`]. Off: no `Cache-Control` without a rule.
+    pub cache_defaults: bool,
 }
 
 impl Policy<'static> {
@@ -142,6 +179,11 @@ impl Policy<'static> {
         deny_dotfiles: true,
         dotfile_exceptions: &[".well-known"],
         rules: &[],
+        error_pages: &[],
+        fallback: None,
+        listing: false,
+        listing_page_entries: 100,
+        cache_defaults: true,
     };
 }
 
@@ -257,6 +299,42 @@ impl Policy<'_> {
                 ));
             }
         }
+        self.validate_serving()
+    }
+
+    fn validate_serving(&self) -> Result<(), PolicyError> {
+        for (i, page) in self.error_pages.iter().enumerate() {
+            if !ERROR_PAGE_STATUSES.contains(&page.status) {
+                return Err(err(
+                    "files.error_pages",
+                    Some(i),
+                    "must be keyed by an error status from 400 to 599",
+                ));
+            }
+            if !is_relative_path(page.path) {
+                return Err(err(
+                    "files.error_pages",
+                    Some(i),
+                    "must be a path below the root (\"404.html\", \"errors/404.html\": no leading '/', '.' or '..')",
+                ));
+            }
+        }
+        if let Some(path) = self.fallback
+            && !is_relative_path(path)
+        {
+            return Err(err(
+                "files.fallback",
+                None,
+                "must be a path below the root (\"index.html\": no leading '/', '.' or '..')",
+            ));
+        }
+        if !LISTING_PAGE_RANGE.contains(&self.listing_page_entries) {
+            return Err(err(
+                "files.listing_page_entries",
+                None,
+                "must be between 1 and 10000",
+            ));
+        }
         Ok(())
     }
 
@@ -276,6 +354,30 @@ impl Policy<'_> {
             .iter()
             .filter(|rule| rule.cache_control.is_some() && glob_match(rule.pattern, path))
             .find_map(|rule| rule.cache_control)
+    }
+
+    /// The `Cache-Control` value for `path` served as `content_type`: the first matching rule's,
+    /// else (with [`Policy::cache_defaults`]) the default for its kind.
+    pub fn cache_control_for(&self, path: &str, content_type: &str) -> Option<&str> {
+        self.cache_control(path).or_else(|| {
+            self.cache_defaults.then(|| {
+                if fingerprinted(path) {
+                    CACHE_FINGERPRINTED
+                } else if content_type.starts_with("text/html") {
+                    CACHE_HTML
+                } else {
+                    CACHE_OTHER
+                }
+            })
+        })
+    }
+
+    /// The configured page for `status`, if any.
+    pub fn error_page(&self, status: u16) -> Option<&str> {
+        self.error_pages
+            .iter()
+            .find(|page| page.status == status)
+            .map(|page| page.path)
     }
 
     /// Every rule that matches `path`, in order.
@@ -409,9 +511,52 @@ fn is_field_value(s: &str) -> bool {
     s.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
+/// A path below the root: segments joined by `/`, no leading `/`, no `.` or `..`.
+fn is_relative_path(s: &str) -> bool {
+    !s.is_empty() && s.split('/').all(is_segment)
+}
+
 /// A file name usable as one path segment: not empty, not `.` or `..`, no separators or NUL.
 fn is_segment(s: &str) -> bool {
     !s.is_empty() && s != "." && s != ".." && !s.bytes().any(|b| matches!(b, b'/' | b'\\' | 0))
+}
+
+/// Whether the file name of `path` carries a content hash, so its bytes never change under it.
+///
+/// The rule: take the last segment and drop its extension (the text from the last `.`); split the
+/// rest at `.` and `-`; some part other than the first is a hash, which is one of
+/// - 8 or more lowercase hex digits (`app.3f9a1c2e.js`), or the same in uppercase;
+/// - 6 or more of `A`-`Z` and `0`-`9` (base32 or base36, `chunk-5QZ2X7.css`);
+/// - 8 or more ASCII letters and digits with a lowercase letter, an uppercase letter
+///   (base64url without `-` and `_`, `index-D7e9qXkz.js`);
+///
+/// and in every case holds at least one digit and one letter, so a date (`photo-20240101.jpg`)
+/// or a plain word (`site.min.css`, `jquery-3.7.1.js`) is not a hash.
+pub fn fingerprinted(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let stem = match name.rfind('.') {
+        Some(dot) if dot > 0 => name.get(..dot).unwrap_or(name),
+        _ => return false,
+    };
+    stem.split(['.', '-']).skip(1).any(is_hash)
+}
+
+fn is_hash(part: &str) -> bool {
+    let b = part.as_bytes();
+    let all = |f: fn(&u8) -> bool| b.iter().all(f);
+    let any = |f: fn(&u8) -> bool| b.iter().any(f);
+    if !any(u8::is_ascii_digit) || !any(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    let lower_hex = |c: &u8| c.is_ascii_digit() || (b'a'..=b'f').contains(c);
+    let upper_hex = |c: &u8| c.is_ascii_digit() || (b'A'..=b'F').contains(c);
+    let upper_alnum = |c: &u8| c.is_ascii_digit() || c.is_ascii_uppercase();
+    (b.len() >= 8 && (all(lower_hex) || all(upper_hex)))
+        || (b.len() >= 6 && all(upper_alnum))
+        || (b.len() >= 8
+            && all(u8::is_ascii_alphanumeric)
+            && any(u8::is_ascii_lowercase)
+            && any(u8::is_ascii_uppercase))
 }
 
 /// The most `[[rules]]` a [`PolicyBlob`] holds.
@@ -454,7 +599,17 @@ pub struct PolicyBlob<'a> {
     dotfile_exceptions: heapless::Vec<&'a str, BLOB_MAX_LIST>,
     #[serde(borrow)]
     rules: heapless::Vec<HeaderRule<'a>, BLOB_MAX_RULES>,
+    #[serde(borrow)]
+    error_pages: heapless::Vec<ErrorPage<'a>, BLOB_MAX_ERROR_PAGES>,
+    fallback: Option<&'a str>,
+    listing: bool,
+    listing_page_entries: u32,
+    cache_defaults: bool,
 }
+
+/// The most error pages a [`PolicyBlob`] holds.
+#[cfg(feature = "serde")]
+pub const BLOB_MAX_ERROR_PAGES: usize = 8;
 
 #[cfg(feature = "serde")]
 impl<'a> PolicyBlob<'a> {
@@ -477,6 +632,11 @@ impl<'a> PolicyBlob<'a> {
             deny_dotfiles: policy.deny_dotfiles,
             dotfile_exceptions: heapless::Vec::from_slice(policy.dotfile_exceptions).ok()?,
             rules: heapless::Vec::from_slice(policy.rules).ok()?,
+            error_pages: heapless::Vec::from_slice(policy.error_pages).ok()?,
+            fallback: policy.fallback,
+            listing: policy.listing,
+            listing_page_entries: policy.listing_page_entries,
+            cache_defaults: policy.cache_defaults,
         })
     }
 
@@ -493,6 +653,11 @@ impl<'a> PolicyBlob<'a> {
             deny_dotfiles: self.deny_dotfiles,
             dotfile_exceptions: &self.dotfile_exceptions,
             rules: &self.rules,
+            error_pages: &self.error_pages,
+            fallback: self.fallback,
+            listing: self.listing,
+            listing_page_entries: self.listing_page_entries,
+            cache_defaults: self.cache_defaults,
         }
     }
 }
@@ -611,6 +776,54 @@ mod tests {
                 "files.dotfile_exceptions",
                 Some(0),
             ),
+            (
+                |p| {
+                    p.error_pages = &[
+                        ErrorPage {
+                            status: 404,
+                            path: "404.html",
+                        },
+                        ErrorPage {
+                            status: 200,
+                            path: "ok.html",
+                        },
+                    ]
+                },
+                "files.error_pages",
+                Some(1),
+            ),
+            (
+                |p| {
+                    p.error_pages = &[ErrorPage {
+                        status: 404,
+                        path: "/404.html",
+                    }]
+                },
+                "files.error_pages",
+                Some(0),
+            ),
+            (
+                |p| {
+                    p.error_pages = &[ErrorPage {
+                        status: 500,
+                        path: "errors/../../etc/passwd",
+                    }]
+                },
+                "files.error_pages",
+                Some(0),
+            ),
+            (|p| p.fallback = Some(""), "files.fallback", None),
+            (|p| p.fallback = Some("../index.html"), "files.fallback", None),
+            (
+                |p| p.listing_page_entries = 0,
+                "files.listing_page_entries",
+                None,
+            ),
+            (
+                |p| p.listing_page_entries = 10_001,
+                "files.listing_page_entries",
+                None,
+            ),
         ];
         for (mutate, key, index) in cases {
             let mut p = Policy::DEFAULT;
@@ -710,10 +923,78 @@ mod tests {
         assert_eq!(std::format!("{e}"), "rules[1].headers[0]: bad");
     }
 
+    #[test]
+    fn fingerprints_are_hashes_in_the_name_and_nothing_else() {
+        for hashed in [
+            "app.3f9a1c2e.js",
+            "assets/chunk-5QZ2X7.css",
+            "main.a1b2c3d4e5f6a7b8.css",
+            "index-D7e9qXkz.js",
+            "logo.3F9A1C2E.svg",
+            "vendor.min.0123abcd.js",
+        ] {
+            assert!(fingerprinted(hashed), "{hashed}");
+        }
+        for plain in [
+            "app.js",
+            "site.min.css",
+            "jquery-3.7.1.js",
+            "photo-20240101.jpg",
+            "3f9a1c2e.js",
+            "3f9a1c2e",
+            "app.3f9a1c2.js",
+            "chunk-5QZ2X.css",
+            "chart-v2beta1.js",
+            "abcdefgh.deadbeef",
+            "deadbeef/app.js",
+            "dir.3f9a1c2e/app.js",
+            "report-Quarterly.pdf",
+        ] {
+            assert!(!fingerprinted(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn cache_defaults_know_fingerprints_html_and_the_rest_and_rules_win() {
+        let p = Policy::DEFAULT;
+        assert_eq!(
+            p.cache_control_for("app.3f9a1c2e.js", "text/javascript"),
+            Some(CACHE_FINGERPRINTED)
+        );
+        assert_eq!(
+            p.cache_control_for("index.html", "text/html; charset=utf-8"),
+            Some(CACHE_HTML)
+        );
+        assert_eq!(p.cache_control_for("a.png", "image/png"), Some(CACHE_OTHER));
+        let ruled = Policy {
+            rules: RULES,
+            ..Policy::DEFAULT
+        };
+        assert_eq!(
+            ruled.cache_control_for("assets/app.3f9a1c2e.js", "text/javascript"),
+            Some("max-age=60")
+        );
+        let off = Policy {
+            cache_defaults: false,
+            ..Policy::DEFAULT
+        };
+        assert_eq!(
+            off.cache_control_for("app.3f9a1c2e.js", "text/javascript"),
+            None
+        );
+        assert_eq!(off.cache_control_for("index.html", "text/html"), None);
+    }
+
     #[cfg(feature = "serde")]
     #[test]
     fn a_blob_gives_back_the_policy() {
         let p = Policy {
+            error_pages: &[ErrorPage {
+                status: 404,
+                path: "404.html",
+            }],
+            fallback: Some("index.html"),
+            listing: true,
             rules: RULES,
             ..Policy::DEFAULT
         };

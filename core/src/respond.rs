@@ -11,12 +11,30 @@
 //!    slash, the first index file found is served;
 //! 5. the allowed extensions (403), checked before the source opens the file;
 //! 6. validators and preconditions (RFC 9110 §13.2.2), then ranges (§14), then the `[[rules]]`
-//!    headers on the answer.
+//!    headers on the answer, and without a rule's `Cache-Control` the policy's defaults
+//!    ([`Policy::cache_control_for`]).
+//!
+//! What the policy adds, all off in [`Policy::DEFAULT`] but the caching defaults:
+//! - a directory without an index file is listed ([`Policy::listing`]) as HTML or JSON by
+//!   `Accept` ([`listing`](crate::listing)), `?page=N` (from 1) for entries past the first page,
+//!   hidden files and files of refused extensions left out. The listing is generated into the sink:
+//!   a sink too small for a page gives a 500 with the fault reported, never a torn body;
+//! - a navigation that would be 404 is answered with the fallback file ([`Policy::fallback`]): a
+//!   `GET` or `HEAD` whose `Accept` names `text/html`, for a path without an extension and not
+//!   hidden. A script, style or image (an extension, or an `Accept` without `text/html`) stays 404.
+//!   The answer depends on `Accept`, so it says `Vary: Accept`, and so does such a 404;
+//! - an error the decision makes before choosing a file (400 or 414 for the target, 403, 404, 405,
+//!   501) is answered with the status's page ([`Policy::error_pages`]) if the source has it, else
+//!   the built-in page. A configured page carries its own content type, no validators, and
+//!   `Cache-Control: no-store`, so no cache keeps it as the resource (RFC 9111 §5.2.2.5). Errors
+//!   about a chosen file (412, 416) and errors of the connection (408, 413, 431) keep the built-in
+//!   page.
 
 use heapless::Vec;
 
 use crate::date::HttpDate;
-use crate::mime::mime_for_path;
+use crate::listing::{Counter, Format, ListingPage, names_html};
+use crate::mime::{extension, mime_for_path};
 use crate::negotiate::{self, Coding};
 use crate::parse::{Method, Request};
 use crate::path::resolve_target;
@@ -25,7 +43,7 @@ use crate::precondition::{Precondition, Validators, evaluate_preconditions};
 use crate::range::{
     ByteRange, MAX_RANGES, Multipart, RangeOutcome, evaluate_range, write_unsatisfied_range,
 };
-use crate::source::{Entry, Kind, Resource, Source};
+use crate::source::{DirEntry, Entry, Kind, Listed, Resource, Source};
 use crate::status::StatusCode;
 use crate::write::{ResponseHead, SliceWriter, write_header, write_pieces};
 
@@ -184,19 +202,23 @@ fn decide<S: Source, K: Sink>(
         | Method::Patch
         | Method::Trace
         | Method::Connect => {
-            return out.error(StatusCode::METHOD_NOT_ALLOWED, &[("Allow", ALLOW)], false);
+            let allow = [("Allow", ALLOW)];
+            return error_page(site, StatusCode::METHOD_NOT_ALLOWED, &allow, false, out);
         }
         // RFC 9110 §15.6.2: a method the server does not recognise.
-        _ => return out.error(StatusCode::NOT_IMPLEMENTED, &[("Allow", ALLOW)], false),
+        _ => {
+            let allow = [("Allow", ALLOW)];
+            return error_page(site, StatusCode::NOT_IMPLEMENTED, &allow, false, out);
+        }
     };
     let policy = site.policy;
     let (path_len, trailing_slash) = match resolve_target(req.target, site.path_buf) {
         Ok(resolved) => (resolved.path.len(), resolved.trailing_slash),
-        Err(e) => return out.error(e.status(), &[], head_only),
+        Err(e) => return error_page(site, e.status(), &[], head_only, out),
     };
     let path = path_str(site.path_buf, path_len);
     if policy.hides(path) {
-        return out.error(StatusCode::NOT_FOUND, &[], head_only);
+        return error_page(site, StatusCode::NOT_FOUND, &[], head_only, out);
     }
     let found = if trailing_slash {
         match site.source.kind(path) {
@@ -236,6 +258,7 @@ fn decide<S: Source, K: Sink>(
                 head_only,
                 policy,
                 now,
+                false,
                 out,
             );
             response.with_resource(chosen.encoded.map_or(file, |(_, encoded)| encoded))
@@ -250,9 +273,197 @@ fn decide<S: Source, K: Sink>(
                 .unwrap_or_default();
             out.redirect(path, query, head_only)
         }
-        Found::Status(status) => out.error(status, &[], head_only),
+        Found::Status(StatusCode::NOT_FOUND) => not_found(req, now, site, path_len, head_only, out),
+        Found::Status(status) => error_page(site, status, &[], head_only, out),
+        Found::Listing => listing(req, site, path_len, head_only, out),
         Found::Failed => out.fault("the file source failed (see the error log)"),
     }
+}
+
+/// A 404, or the fallback file for a navigation (see the module docs).
+fn not_found<S: Source, K: Sink>(
+    req: &Request<'_, '_>,
+    now: &Now<'_>,
+    site: &mut Site<'_, S>,
+    path_len: usize,
+    head_only: bool,
+    out: &mut Out<'_, K>,
+) -> Response<S::Resource> {
+    let policy = site.policy;
+    let Some(fallback) = policy.fallback else {
+        return error_page(site, StatusCode::NOT_FOUND, &[], head_only, out);
+    };
+    if extension(path_str(site.path_buf, path_len)).is_some() {
+        return error_page(site, StatusCode::NOT_FOUND, &[], head_only, out);
+    }
+    // The answer to this path now depends on Accept (RFC 9110 §12.5.5).
+    if names_html(req.header("accept"))
+        && let Entry::File(file) = site.source.open(fallback)
+    {
+        // The app's entry page as it is: no content coding for this answer.
+        let representation = Representation {
+            content_type: file
+                .content_type()
+                .unwrap_or_else(|| mime_for_path(fallback)),
+            coding: None,
+            negotiable: false,
+        };
+        return serve_file(
+            req,
+            &file,
+            fallback,
+            &representation,
+            head_only,
+            policy,
+            now,
+            true,
+            out,
+        )
+        .with_resource(file);
+    }
+    let vary = [("Vary", &b"Accept"[..])];
+    error_page(site, StatusCode::NOT_FOUND, &vary, head_only, out)
+}
+
+/// The error answer: the policy's page for `status` when the source has it, else the built-in
+/// page (see the module docs).
+fn error_page<S: Source, K: Sink>(
+    site: &mut Site<'_, S>,
+    status: StatusCode,
+    extra: &[(&str, &[u8])],
+    head_only: bool,
+    out: &mut Out<'_, K>,
+) -> Response<S::Resource> {
+    let Some(page) = site.policy.error_page(status.as_u16()) else {
+        return out.error(status, extra, head_only);
+    };
+    let Entry::File(file) = site.source.open(page) else {
+        return out.error(status, extra, head_only);
+    };
+    let content_type = file.content_type().unwrap_or_else(|| mime_for_path(page));
+    let len = file.len();
+    out.head(status, Some(content_type), Some(len));
+    for (name, value) in extra {
+        out.field(name, value);
+    }
+    // RFC 9111 §5.2.2.5: not stored, so never reused for this URL or revalidated into a 200;
+    // no ETag or Last-Modified, which would describe the page file, not the resource asked for.
+    out.field("Cache-Control", b"no-store");
+    out.field("X-Content-Type-Options", b"nosniff");
+    let mut response = out.end_head(status, if head_only { 0 } else { len });
+    if !head_only {
+        out.body_range(&mut response, 0, len);
+    }
+    response.with_resource(file)
+}
+
+/// The `page` query parameter of `target`: 1 when absent, `None` when it is not a number from 1.
+fn query_page(target: &[u8]) -> Option<u32> {
+    let Some(q) = target.iter().position(|&b| b == b'?') else {
+        return Some(1);
+    };
+    let query = target.get(q + 1..).unwrap_or_default();
+    let Some(value) = query
+        .split(|&b| b == b'&')
+        .find_map(|pair| pair.strip_prefix(b"page="))
+    else {
+        return Some(1);
+    };
+    if value.is_empty() || value.len() > 9 || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let page = value.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    (page >= 1).then_some(page)
+}
+
+/// A listing of the directory `site.path_buf[..dir_len]` (see the module docs).
+fn listing<S: Source, K: Sink>(
+    req: &Request<'_, '_>,
+    site: &mut Site<'_, S>,
+    dir_len: usize,
+    head_only: bool,
+    out: &mut Out<'_, K>,
+) -> Response<S::Resource> {
+    let vary = [("Vary", &b"Accept"[..])];
+    let Some(page) = query_page(req.target) else {
+        return error_page(site, StatusCode::BAD_REQUEST, &vary, head_only, out);
+    };
+    let policy = site.policy;
+    let per_page = u64::from(policy.listing_page_entries.max(1));
+    let first = u64::from(page - 1) * per_page;
+    let on_page = |i: u64| i >= first && i < first + per_page;
+    let shown =
+        |e: &DirEntry<'_>| !policy.hides(e.name) && (e.is_dir || policy.serves_extension(e.name));
+    let mut view = ListingPage {
+        format: Format::negotiate(req.header("accept")),
+        dir: path_str(site.path_buf, dir_len),
+        page,
+        pages: 1,
+    };
+    // First pass: how many entries, and the length of this page's.
+    let mut total = 0u64;
+    let mut entries = Counter::default();
+    let listed = site.source.list(view.dir, &mut |e| {
+        if shown(e) {
+            if on_page(total) {
+                let _ = view.write_entry(&mut entries, e, total == first);
+            }
+            total += 1;
+        }
+    });
+    match listed {
+        Listed::Done => {}
+        Listed::Unsupported => {
+            return error_page(site, StatusCode::NOT_FOUND, &[], head_only, out);
+        }
+        Listed::Failed => return out.fault("the file source failed to list a directory"),
+    }
+    view.pages = u32::try_from(total.div_ceil(per_page).max(1)).unwrap_or(u32::MAX);
+    if page > view.pages {
+        return error_page(site, StatusCode::NOT_FOUND, &vary, head_only, out);
+    }
+    let mut fixed = Counter::default();
+    let _ = view.write_start(&mut fixed);
+    let _ = view.write_end(&mut fixed);
+    let body_len = fixed.0.saturating_add(entries.0);
+    out.head(
+        StatusCode::OK,
+        Some(view.format.content_type()),
+        Some(body_len),
+    );
+    out.field("Vary", b"Accept");
+    out.field("Cache-Control", b"no-cache");
+    out.field("X-Content-Type-Options", b"nosniff");
+    let mut response = out.end_head(StatusCode::OK, if head_only { 0 } else { body_len });
+    if head_only || out.failed {
+        return response;
+    }
+    // Second pass: the page itself, into the sink after the head.
+    let start = out.sink.position();
+    let sink = &mut *out.sink;
+    let mut failed = view.write_start(sink).is_err();
+    let mut again = 0u64;
+    let listed = site.source.list(view.dir, &mut |e| {
+        if shown(e) {
+            if on_page(again) && !failed {
+                failed = view.write_entry(sink, e, again == first).is_err();
+            }
+            again += 1;
+        }
+    });
+    failed = failed || view.write_end(sink).is_err();
+    if failed {
+        out.failed = true;
+        return response;
+    }
+    let written = (out.sink.position() - start) as u64;
+    if listed != Listed::Done || again != total || written != body_len {
+        return out.fault("the directory changed while it was listed");
+    }
+    if let Some(Segment::Written { end, .. }) = response.segments.first_mut() {
+        *end = out.sink.position();
+    }
+    response
 }
 
 /// An error answer outside any request (a head that cannot be parsed, a timeout, too many
@@ -274,6 +485,8 @@ enum Found<R> {
     /// A file, and the length of its served path in the path buffer.
     File(R, usize),
     Redirect,
+    /// A directory without an index file, to be listed.
+    Listing,
     Status(StatusCode),
     Failed,
 }
@@ -336,8 +549,11 @@ fn index_file<S: Source>(
             Kind::Failed => return Found::Failed,
         }
     }
-    // A directory without an index: no listing.
-    Found::Status(StatusCode::NOT_FOUND)
+    if policy.listing {
+        Found::Listing
+    } else {
+        Found::Status(StatusCode::NOT_FOUND)
+    }
 }
 
 /// What the negotiation decided about the file sent: its media type (the file's, whatever the
@@ -357,6 +573,7 @@ fn serve_file<R: Resource, K: Sink>(
     head_only: bool,
     policy: &Policy<'_>,
     now: &Now<'_>,
+    vary: bool,
     out: &mut Out<'_, K>,
 ) -> Response<()> {
     // RFC 9110 §8.8.2.1: never a Last-Modified later than Date. A clamped value is the Date
@@ -381,6 +598,8 @@ fn serve_file<R: Resource, K: Sink>(
         etag,
         last_modified: &lm_date,
         served,
+        content_type,
+        vary,
         policy,
         coding: representation.coding,
         negotiable: representation.negotiable,
@@ -529,6 +748,8 @@ struct FileFields<'a> {
     etag: &'a [u8],
     last_modified: &'a HttpDate,
     served: &'a str,
+    content_type: &'a str,
+    vary: bool,
     policy: &'a Policy<'a>,
     coding: Option<Coding>,
     negotiable: bool,
@@ -539,11 +760,18 @@ impl FileFields<'_> {
     /// (RFC 9110 §15.4.5).
     fn write_validators<K: Sink>(&self, out: &mut Out<'_, K>) {
         out.field("ETag", self.etag);
-        if self.negotiable {
-            out.field("Vary", b"Accept-Encoding");
+        // One Vary field naming what the choice depended on (RFC 9110 §12.5.5).
+        match (self.negotiable, self.vary) {
+            (true, true) => out.field("Vary", b"Accept-Encoding, Accept"),
+            (true, false) => out.field("Vary", b"Accept-Encoding"),
+            (false, true) => out.field("Vary", b"Accept"),
+            (false, false) => {}
         }
         out.field("Last-Modified", self.last_modified.as_bytes());
-        if let Some(cc) = self.policy.cache_control(self.served) {
+        if let Some(cc) = self
+            .policy
+            .cache_control_for(self.served, self.content_type)
+        {
             out.field("Cache-Control", cc.as_bytes());
         }
         for rule in self.policy.rules_for(self.served) {
@@ -833,4 +1061,230 @@ fn pchar_or_slash(b: u8) -> bool {
                 | b'@'
                 | b'/'
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{Header, ParserConfig, Status, parse_request};
+    use crate::policy::ErrorPage;
+    use crate::source::{StaticFile, StaticTable};
+    use std::borrow::ToOwned;
+    use std::string::String;
+
+    const fn file(path: &'static str, body: &'static [u8], ct: &'static str) -> StaticFile {
+        StaticFile {
+            path,
+            body,
+            etag: "\"e\"",
+            last_modified: 1000,
+            content_type: ct,
+        }
+    }
+
+    static FILES: &[StaticFile] = &[
+        file("index.html", b"<p>app</p>", "text/html; charset=utf-8"),
+        file("404.html", b"<p>gone</p>", "text/html; charset=utf-8"),
+        file("app.3f9a1c2e.js", b"js", "text/javascript; charset=utf-8"),
+        file("docs/<img src=x onerror=alert(1)>.html", b"x", "text/html"),
+        file("docs/b.txt", b"bb", "text/plain"),
+        file("docs/.secret.txt", b"s", "text/plain"),
+        file("docs/run.exe", b"MZ", "application/octet-stream"),
+        file("docs/sub/c.txt", b"c", "text/plain"),
+    ];
+
+    const NAV: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
+
+    /// The whole response (head and written body, then `[resource a..b]` for file bytes).
+    fn ask(policy: &Policy<'_>, method: &str, target: &str, accept: Option<&str>) -> String {
+        let mut request = std::format!("{method} {target} HTTP/1.1\r\nHost: t\r\n");
+        if let Some(a) = accept {
+            request.push_str(&std::format!("Accept: {a}\r\n"));
+        }
+        request.push_str("\r\n");
+        let mut fields = [Header::EMPTY; 8];
+        let Ok(Status::Complete((_, req))) =
+            parse_request(&ParserConfig::default(), request.as_bytes(), &mut fields)
+        else {
+            panic!("bad test request");
+        };
+        let mut table = StaticTable::new(FILES);
+        let mut path_buf = [0u8; 256];
+        let mut site = Site {
+            policy,
+            source: &mut table,
+            path_buf: &mut path_buf,
+        };
+        let date = HttpDate::from_unix(2000);
+        let now = Now {
+            ms: 0,
+            unix_secs: 2000,
+            date: &date,
+        };
+        let mut sink = std::vec::Vec::new();
+        let response = respond(&req, true, &now, &mut site, &mut sink);
+        let mut text = String::new();
+        for segment in &response.segments {
+            match *segment {
+                Segment::Written { start, end } => {
+                    text.push_str(core::str::from_utf8(&sink[start..end]).unwrap());
+                }
+                Segment::Resource { start, end } => {
+                    let file = response.resource.unwrap();
+                    text.push_str(
+                        core::str::from_utf8(&file.body[start as usize..end as usize]).unwrap(),
+                    );
+                }
+            }
+        }
+        text
+    }
+
+    const SPA: Policy<'static> = Policy {
+        fallback: Some("index.html"),
+        ..Policy::DEFAULT
+    };
+
+    #[test]
+    fn fallback_answers_navigations_only() {
+        let nav = ask(&SPA, "GET", "/route/x", Some(NAV));
+        assert!(nav.starts_with("HTTP/1.1 200 OK\r\n"), "{nav}");
+        assert!(nav.contains("\r\nVary: Accept\r\n") && nav.ends_with("<p>app</p>"));
+        assert!(nav.contains("Cache-Control: no-cache\r\n"));
+        let head = ask(&SPA, "HEAD", "/route/x", Some(NAV));
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n") && head.ends_with("\r\n\r\n"));
+        // An extension, an Accept that does not name text/html, or no Accept: 404.
+        for (target, accept) in [
+            ("/missing.js", Some(NAV)),
+            ("/img/logo.png", Some(NAV)),
+            ("/route/x", Some("*/*")),
+            ("/route/x", Some("text/html;q=0")),
+            ("/route/x", None),
+        ] {
+            let r = ask(&SPA, "GET", target, accept);
+            assert!(r.starts_with("HTTP/1.1 404 "), "{target} {accept:?}: {r}");
+        }
+        // The 404 that depended on Accept says so; hidden paths never fall back.
+        assert!(ask(&SPA, "GET", "/route/x", Some("*/*")).contains("Vary: Accept\r\n"));
+        assert!(ask(&SPA, "GET", "/.env", Some(NAV)).starts_with("HTTP/1.1 404 "));
+        assert!(ask(&SPA, "POST", "/route/x", Some(NAV)).starts_with("HTTP/1.1 405 "));
+        // Without the setting, a navigation is 404.
+        let off = ask(&Policy::DEFAULT, "GET", "/route/x", Some(NAV));
+        assert!(off.starts_with("HTTP/1.1 404 ") && !off.contains("Vary"));
+    }
+
+    #[test]
+    fn error_pages_keep_the_status_and_carry_no_validators() {
+        let policy = Policy {
+            error_pages: &[
+                ErrorPage {
+                    status: 404,
+                    path: "404.html",
+                },
+                ErrorPage {
+                    status: 405,
+                    path: "gone-missing.html",
+                },
+            ],
+            ..Policy::DEFAULT
+        };
+        let r = ask(&policy, "GET", "/nope.html", None);
+        assert!(r.starts_with("HTTP/1.1 404 Not Found\r\n"), "{r}");
+        assert!(r.contains("Content-Type: text/html; charset=utf-8\r\n"));
+        assert!(r.contains("Content-Length: 11\r\n") && r.ends_with("\r\n\r\n<p>gone</p>"));
+        assert!(r.contains("Cache-Control: no-store\r\n"));
+        assert!(!r.contains("ETag") && !r.contains("Last-Modified"));
+        let head = ask(&policy, "HEAD", "/nope.html", None);
+        assert!(head.contains("Content-Length: 11\r\n") && head.ends_with("\r\n\r\n"));
+        // A page the source does not have: the built-in one.
+        let r = ask(&policy, "DELETE", "/index.html", None);
+        assert!(r.starts_with("HTTP/1.1 405 ") && r.contains("<h1>405 Method Not Allowed</h1>"));
+    }
+
+    #[test]
+    fn listings_are_opt_in_filtered_paged_and_negotiated() {
+        assert!(ask(&Policy::DEFAULT, "GET", "/docs/", None).starts_with("HTTP/1.1 404 "));
+        let policy = Policy {
+            listing: true,
+            listing_page_entries: 2,
+            ..Policy::DEFAULT
+        };
+        let html = ask(&policy, "GET", "/docs/", None);
+        assert!(html.starts_with("HTTP/1.1 200 OK\r\n"), "{html}");
+        assert!(html.contains("Content-Type: text/html; charset=utf-8\r\nContent-Length: "));
+        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;.html</a>"));
+        assert!(!html.contains("<img") && !html.contains("secret") && !html.contains("run.exe"));
+        assert!(
+            html.contains(">b.txt</a>") && !html.contains("sub/"),
+            "two per page"
+        );
+        assert!(html.contains("Page 1 of 2"));
+        let page2 = ask(&policy, "GET", "/docs/?page=2", None);
+        assert!(page2.contains(">sub/</a>") && page2.contains("Page 2 of 2"));
+        assert!(ask(&policy, "GET", "/docs/?page=3", None).starts_with("HTTP/1.1 404 "));
+        assert!(ask(&policy, "GET", "/docs/?page=0", None).starts_with("HTTP/1.1 400 "));
+        let json = ask(&policy, "GET", "/docs/", Some("application/json"));
+        assert!(json.contains("Content-Type: application/json\r\n"));
+        assert!(json.contains("\"name\":\"<img src=x onerror=alert(1)>.html\""));
+        let head = ask(&policy, "HEAD", "/docs/", Some("application/json"));
+        let len = |r: &str| {
+            r.split("Content-Length: ")
+                .nth(1)
+                .unwrap()
+                .split("\r\n")
+                .next()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(len(&head), len(&json));
+        assert!(head.ends_with("\r\n\r\n"));
+        let body = json.split("\r\n\r\n").nth(1).unwrap();
+        assert_eq!(len(&json), std::format!("{}", body.len()));
+        // A directory with an index is not listed.
+        assert!(ask(&policy, "GET", "/", None).ends_with("<p>app</p>"));
+    }
+
+    #[test]
+    fn a_listing_that_does_not_fit_the_sink_is_a_500() {
+        let policy = Policy {
+            listing: true,
+            ..Policy::DEFAULT
+        };
+        let request = b"GET /docs/ HTTP/1.1\r\nHost: t\r\n\r\n";
+        let mut fields = [Header::EMPTY; 4];
+        let Ok(Status::Complete((_, req))) =
+            parse_request(&ParserConfig::default(), request, &mut fields)
+        else {
+            panic!("bad test request");
+        };
+        let mut table = StaticTable::new(FILES);
+        let mut path_buf = [0u8; 256];
+        let mut site = Site {
+            policy: &policy,
+            source: &mut table,
+            path_buf: &mut path_buf,
+        };
+        let date = HttpDate::from_unix(2000);
+        let now = Now {
+            ms: 0,
+            unix_secs: 2000,
+            date: &date,
+        };
+        let mut buf = [0u8; MIN_SINK_BYTES];
+        let mut sink = SliceWriter::new(&mut buf);
+        let response = respond(&req, true, &now, &mut site, &mut sink);
+        assert_eq!(response.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.fault.is_some());
+    }
+
+    #[test]
+    fn cache_defaults_are_on_the_answers() {
+        let js = ask(&Policy::DEFAULT, "GET", "/app.3f9a1c2e.js", None);
+        assert!(js.contains("Cache-Control: public, max-age=31536000, immutable\r\n"));
+        let off = Policy {
+            cache_defaults: false,
+            ..Policy::DEFAULT
+        };
+        assert!(!ask(&off, "GET", "/app.3f9a1c2e.js", None).contains("Cache-Control"));
+    }
 }

@@ -86,6 +86,32 @@ impl<R> Entry<R> {
     }
 }
 
+/// One entry of a directory, as [`Source::list`] shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct DirEntry<'a> {
+    /// Its name: one path segment (no `/`), valid UTF-8.
+    pub name: &'a str,
+    /// A directory (else a regular file).
+    pub is_dir: bool,
+    /// Its length in bytes (0 for a directory).
+    pub len: u64,
+    /// Its last modification, Unix seconds.
+    pub modified: u64,
+}
+
+/// Whether a directory could be listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Listed {
+    /// Every entry was visited.
+    Done,
+    /// This source cannot enumerate directories: the decision answers as if listings were off.
+    Unsupported,
+    /// The source failed (and reported why): the decision answers 500.
+    Failed,
+}
+
 /// The files a connection serves, by resolved path (relative, no leading `/`, `""` for the root,
 /// never `.` or `..`: see [`resolve_target`](crate::path::resolve_target)).
 pub trait Source {
@@ -130,6 +156,15 @@ pub trait Source {
     ) -> Option<Self::Resource> {
         let _ = (path, file, coding, start);
         None
+    }
+
+    /// Calls `visit` for every entry of the directory `path` that [`Source::open`] would show as
+    /// a file or a directory (under the source's own rules, e.g. a symbolic-link policy), in
+    /// ascending byte order of name, each name once. The decision applies the policy (dotfiles,
+    /// allowed extensions) itself. The default lists nothing: [`Listed::Unsupported`].
+    fn list(&mut self, path: &str, visit: &mut dyn FnMut(&DirEntry<'_>)) -> Listed {
+        let _ = (path, visit);
+        Listed::Unsupported
     }
 }
 
@@ -198,6 +233,23 @@ impl StaticTable {
     }
 }
 
+impl StaticTable {
+    /// The name of the entry of directory `dir` (`""` for the root) that `path` lies under, and
+    /// whether it is a directory.
+    fn child<'p>(dir: &str, path: &'p str) -> Option<(&'p str, bool)> {
+        let rest = if dir.is_empty() {
+            path
+        } else {
+            path.strip_prefix(dir)?.strip_prefix('/')?
+        };
+        match rest.split_once('/') {
+            Some((name, _)) => Some((name, true)),
+            None => Some((rest, false)),
+        }
+        .filter(|(name, _)| !name.is_empty())
+    }
+}
+
 impl Source for StaticTable {
     type Resource = &'static StaticFile;
 
@@ -229,6 +281,40 @@ impl Source for StaticTable {
             .iter()
             .find(sibling)
             .map_or(Entry::NotFound, Entry::File)
+    }
+
+    fn list(&mut self, path: &str, visit: &mut dyn FnMut(&DirEntry<'_>)) -> Listed {
+        if self.kind(path) != Kind::Directory {
+            return Listed::Failed;
+        }
+        // No allocation: each round finds the smallest name after the last one visited, so a
+        // table of n files costs n scans per listing (a device's tables are small).
+        let mut last: Option<&'static str> = None;
+        loop {
+            let mut next: Option<(&'static str, bool, &'static StaticFile)> = None;
+            for file in self.files {
+                let Some((name, is_dir)) = Self::child(path, file.path) else {
+                    continue;
+                };
+                if last.is_some_and(|l| name <= l) {
+                    continue;
+                }
+                match next {
+                    Some((n, _, _)) if n <= name => {}
+                    _ => next = Some((name, is_dir, file)),
+                }
+            }
+            let Some((name, is_dir, file)) = next else {
+                return Listed::Done;
+            };
+            visit(&DirEntry {
+                name,
+                is_dir,
+                len: if is_dir { 0 } else { file.body.len() as u64 },
+                modified: file.last_modified,
+            });
+            last = Some(name);
+        }
     }
 }
 
@@ -280,6 +366,65 @@ mod tests {
             table.open_encoded("index", Coding::Brotli).kind(),
             Kind::NotFound
         );
+    }
+
+    #[test]
+    fn a_table_lists_a_directory_sorted_with_subdirectories_once() {
+        static TREE: &[StaticFile] = &[
+            StaticFile {
+                path: "b.txt",
+                body: b"bb",
+                etag: "\"b\"",
+                last_modified: 5,
+                content_type: "text/plain",
+            },
+            StaticFile {
+                path: "a/z.txt",
+                body: b"z",
+                etag: "\"z\"",
+                last_modified: 6,
+                content_type: "text/plain",
+            },
+            StaticFile {
+                path: "a.txt",
+                body: b"a",
+                etag: "\"a\"",
+                last_modified: 7,
+                content_type: "text/plain",
+            },
+            StaticFile {
+                path: "a/y/x.txt",
+                body: b"x",
+                etag: "\"x\"",
+                last_modified: 8,
+                content_type: "text/plain",
+            },
+        ];
+        let mut table = StaticTable::new(TREE);
+        let mut seen: heapless::Vec<(&str, bool, u64), 8> = heapless::Vec::new();
+        let mut visit = |e: &DirEntry<'_>| {
+            let name: &'static str = TREE
+                .iter()
+                .find_map(|f| f.path.split('/').find(|s| *s == e.name))
+                .unwrap();
+            seen.push((name, e.is_dir, e.len)).unwrap();
+        };
+        assert_eq!(table.list("", &mut visit), Listed::Done);
+        assert_eq!(
+            seen.as_slice(),
+            &[("a", true, 0), ("a.txt", false, 1), ("b.txt", false, 2)]
+        );
+        seen.clear();
+        let mut visit = |e: &DirEntry<'_>| {
+            let name: &'static str = TREE
+                .iter()
+                .find_map(|f| f.path.split('/').find(|s| *s == e.name))
+                .unwrap();
+            seen.push((name, e.is_dir, e.len)).unwrap();
+        };
+        assert_eq!(table.list("a", &mut visit), Listed::Done);
+        assert_eq!(seen.as_slice(), &[("y", true, 0), ("z.txt", false, 1)]);
+        assert_eq!(table.list("b.txt", &mut |_| {}), Listed::Failed);
     }
 
     #[test]
