@@ -153,6 +153,12 @@ pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings, Conf
             });
         }
     }
+    crate::policy::check_named_files(&config, &root).map_err(|(key, reason)| ConfigFailure {
+        source: source.clone(),
+        line: None,
+        key: Some(key),
+        reason,
+    })?;
     let threads = match config.server.threads {
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use staticd_core::negotiate::{Coding, Codings};
 use staticd_core::path::hidden_segment;
-use staticd_core::source::{Entry, Kind, ReadError, Resource, Source};
+use staticd_core::source::{DirEntry, Entry, Kind, Listed, ReadError, Resource, Source};
 
 use crate::compress::Encodings;
 use crate::log::ErrorLog;
@@ -653,6 +653,55 @@ impl Source for FileCache {
                 Resolved::File(_) | Resolved::Regular => Kind::File,
             },
         }
+    }
+
+    fn list(&mut self, path: &str, visit: &mut dyn FnMut(&DirEntry<'_>)) -> Listed {
+        if self.kind(path) != Kind::Directory {
+            return Listed::Failed;
+        }
+        let dir = self.root.join(path);
+        let read = match std::fs::read_dir(&dir) {
+            Ok(read) => read,
+            Err(e) => {
+                self.errors
+                    .error(format_args!("cannot list {path:?} under the root: {e}"));
+                return Listed::Failed;
+            }
+        };
+        // Only what `kind` would serve (the symbolic-link policy applies), with the metadata of
+        // what a request would get; names that are not UTF-8 cannot be requested and are left out.
+        let mut entries = Vec::new();
+        for item in read.flatten() {
+            let Ok(name) = item.file_name().into_string() else {
+                continue;
+            };
+            let rel = if path.is_empty() {
+                name.clone()
+            } else {
+                format!("{path}/{name}")
+            };
+            let is_dir = match self.kind(&rel) {
+                Kind::File => false,
+                Kind::Directory => true,
+                Kind::NotFound | Kind::Forbidden | Kind::Failed => continue,
+            };
+            let Ok(meta) = std::fs::metadata(dir.join(&name)) else {
+                continue;
+            };
+            let len = if is_dir { 0 } else { meta.len() };
+            let modified = u64::try_from(meta.mtime()).unwrap_or(0);
+            entries.push((name, is_dir, len, modified));
+        }
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (name, is_dir, len, modified) in &entries {
+            visit(&DirEntry {
+                name,
+                is_dir: *is_dir,
+                len: *len,
+                modified: *modified,
+            });
+        }
+        Listed::Done
     }
 }
 

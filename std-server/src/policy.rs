@@ -2,7 +2,9 @@
 //! settings file by every worker, by `staticd check` and by the settings validation, so all three
 //! apply the same rules.
 
-use staticd_core::policy::{HeaderRule, Policy};
+use std::path::Path;
+
+use staticd_core::policy::{ErrorPage, HeaderRule, Policy};
 
 use crate::settings::Config;
 
@@ -13,6 +15,7 @@ pub struct PolicyLists<'s> {
     index_files: Vec<&'s str>,
     dotfile_exceptions: Vec<&'s str>,
     rules: Vec<HeaderRule<'s>>,
+    error_pages: Vec<ErrorPage<'s>>,
 }
 
 impl<'s> PolicyLists<'s> {
@@ -44,6 +47,14 @@ impl<'s> PolicyLists<'s> {
                         .collect(),
                 })
                 .collect(),
+            error_pages: files
+                .error_pages
+                .iter()
+                .map(|(status, path)| ErrorPage {
+                    status: *status,
+                    path: path.as_str(),
+                })
+                .collect(),
         }
     }
 
@@ -61,6 +72,36 @@ impl<'s> PolicyLists<'s> {
             deny_dotfiles: self.config.files.deny_dotfiles,
             dotfile_exceptions: &self.dotfile_exceptions,
             rules: &self.rules,
+            error_pages: &self.error_pages,
+            fallback: self.config.files.fallback.as_deref(),
+            listing: self.config.files.directory_listing,
+            listing_page_entries: self.config.files.listing_page_entries,
+            cache_defaults: self.config.files.cache_defaults,
         }
     }
+}
+
+/// The files the settings name (error pages, the fallback) must be regular files under `root`:
+/// a start-up error otherwise, naming the key (`files.error_pages.404`) and the path. Later, the
+/// decision asks the file source each time, and a page gone meanwhile gives the built-in one.
+pub fn check_named_files(config: &Config, root: &Path) -> Result<(), (String, String)> {
+    let pages = config
+        .files
+        .error_pages
+        .iter()
+        .map(|(status, path)| (format!("files.error_pages.{status}"), path.as_str()));
+    let fallback = config
+        .files
+        .fallback
+        .iter()
+        .map(|path| ("files.fallback".to_owned(), path.as_str()));
+    for (key, path) in pages.chain(fallback) {
+        let full = root.join(path);
+        match std::fs::metadata(&full) {
+            Ok(meta) if meta.is_file() => {}
+            Ok(_) => return Err((key, format!("{}: not a regular file", full.display()))),
+            Err(e) => return Err((key, format!("{}: {e}", full.display()))),
+        }
+    }
+    Ok(())
 }

@@ -10,7 +10,9 @@
 use std::fmt;
 
 use serde::Deserialize;
-use staticd_core::policy::{DEFAULT_ALLOWED_EXTENSIONS, MAX_RULE_HEADERS, Policy, PolicyError};
+use staticd_core::policy::{
+    DEFAULT_ALLOWED_EXTENSIONS, ERROR_PAGE_STATUSES, MAX_RULE_HEADERS, Policy, PolicyError,
+};
 
 use crate::policy::PolicyLists;
 
@@ -84,7 +86,25 @@ pub struct FilesConfig {
     pub deny_dotfiles: bool,
     /// Dot-segments that are served even so. Default `[".well-known"]`.
     pub dotfile_exceptions: Vec<String>,
+    /// Pages served for error statuses, written in TOML as a table from status to a path below
+    /// the root: `error_pages = { 404 = "404.html" }`. At most [`MAX_ERROR_PAGES`]. Default none.
+    #[serde(deserialize_with = "status_table")]
+    pub error_pages: Vec<(u16, String)>,
+    /// A path below the root answered (200) to a navigation that would be 404, for a single-page
+    /// app (`"index.html"`). Default none.
+    pub fallback: Option<String>,
+    /// List a directory that has no index file. Default false.
+    pub directory_listing: bool,
+    /// The most entries on one page of a listing. Default 100, from 1 to 10000.
+    pub listing_page_entries: u32,
+    /// Send the default `Cache-Control` (fingerprinted names a year, immutable; HTML `no-cache`;
+    /// other files `max-age=300`) where no rule sets one. Default true.
+    pub cache_defaults: bool,
 }
+
+/// The most `files.error_pages` entries, as a device's policy blob holds
+/// ([`staticd_core::policy::BLOB_MAX_ERROR_PAGES`]).
+pub const MAX_ERROR_PAGES: usize = 8;
 
 /// The `[log]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -273,6 +293,54 @@ fn header_table<'de, D: serde::Deserializer<'de>>(
     deserializer.deserialize_map(TableVisitor)
 }
 
+/// `FilesConfig::error_pages` from a map (a TOML table) whose keys are error statuses (400 to 599,
+/// written as strings, as TOML keys are) and whose values are paths.
+fn status_table<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<(u16, String)>, D::Error> {
+    struct TableVisitor;
+
+    impl<'de> serde::de::Visitor<'de> for TableVisitor {
+        type Value = Vec<(u16, String)>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(
+                f,
+                "a table of at most {MAX_ERROR_PAGES} error statuses (400 to 599) and page paths"
+            )
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut pages: Vec<(u16, String)> = Vec::new();
+            while let Some((key, path)) = map.next_entry::<String, String>()? {
+                let status = key
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|s| ERROR_PAGE_STATUSES.contains(s))
+                    .ok_or_else(|| {
+                        serde::de::Error::invalid_value(
+                            serde::de::Unexpected::Str(&key),
+                            &"an error status from 400 to 599",
+                        )
+                    })?;
+                if pages.len() == MAX_ERROR_PAGES {
+                    return Err(serde::de::Error::invalid_length(
+                        MAX_ERROR_PAGES + 1,
+                        &self,
+                    ));
+                }
+                pages.push((status, path));
+            }
+            Ok(pages)
+        }
+    }
+
+    deserializer.deserialize_map(TableVisitor)
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         let policy = Policy::DEFAULT;
@@ -301,6 +369,11 @@ impl Default for FilesConfig {
             follow_symlinks: Symlinks::InsideRoot,
             deny_dotfiles: policy.deny_dotfiles,
             dotfile_exceptions: owned(policy.dotfile_exceptions),
+            error_pages: Vec::new(),
+            fallback: policy.fallback.map(str::to_owned),
+            directory_listing: policy.listing,
+            listing_page_entries: policy.listing_page_entries,
+            cache_defaults: policy.cache_defaults,
         }
     }
 }
@@ -395,6 +468,11 @@ mod tests {
         assert_eq!(c.files.follow_symlinks, Symlinks::InsideRoot);
         assert!(c.files.deny_dotfiles);
         assert_eq!(c.files.dotfile_exceptions, [".well-known"]);
+        assert!(c.files.error_pages.is_empty());
+        assert_eq!(c.files.fallback, None);
+        assert!(!c.files.directory_listing);
+        assert_eq!(c.files.listing_page_entries, 100);
+        assert!(c.files.cache_defaults);
         assert_eq!(c.log.access_log, "-");
         assert_eq!(c.log.error_log, "-");
         assert_eq!(c.log.format, AccessLogFormat::Combined);
@@ -536,6 +614,18 @@ mod tests {
                 "files.index_files",
             ),
             (|c| c.rules.push(Rule::default()), "rules.pattern"),
+            (
+                |c| c.files.error_pages = vec![(404, "/404.html".to_owned())],
+                "files.error_pages",
+            ),
+            (
+                |c| c.files.fallback = Some("../index.html".to_owned()),
+                "files.fallback",
+            ),
+            (
+                |c| c.files.listing_page_entries = 0,
+                "files.listing_page_entries",
+            ),
         ];
         for (mutate, key) in cases {
             let mut c = Config::default();
@@ -543,6 +633,28 @@ mod tests {
             let e = c.validate().expect_err(key);
             assert_eq!(e.key, *key);
         }
+    }
+
+    #[test]
+    fn error_pages_are_a_table_of_error_statuses() {
+        let c: Config =
+            toml::from_str("[files]\nerror_pages = { 404 = \"404.html\", 500 = \"e/500.html\" }\n")
+                .expect("parses");
+        let mut pages = c.files.error_pages.clone();
+        pages.sort();
+        assert_eq!(
+            pages,
+            [(404, "404.html".to_owned()), (500, "e/500.html".to_owned())]
+        );
+        for bad in ["200", "600", "abc", "-404"] {
+            let doc = format!("[files]\nerror_pages = {{ \"{bad}\" = \"x.html\" }}\n");
+            let e = toml::from_str::<Config>(&doc).expect_err(bad);
+            assert!(e.message().contains("from 400 to 599"), "{e}");
+        }
+        let nine: Vec<String> = (0..9).map(|i| format!("{} = \"e.html\"", 400 + i)).collect();
+        let doc = format!("[files]\nerror_pages = {{ {} }}\n", nine.join(", "));
+        let e = toml::from_str::<Config>(&doc).expect_err("nine pages");
+        assert!(e.message().contains("at most 8"), "{e}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! device): settings -> [`Policy`] -> [`PolicyBlob`] as postcard -> [`Policy`], equal, and both
 //! validated by the core's one check.
 
-use staticd_core::policy::{HeaderRule, Policy, PolicyBlob};
+use staticd_core::policy::{ErrorPage, HeaderRule, Policy, PolicyBlob};
 
 use super::{Config, Seconds, Symlinks};
 use crate::policy::PolicyLists;
@@ -26,6 +26,11 @@ index_files = ["index.html", "index.htm"]
 follow_symlinks = "never"
 deny_dotfiles = false
 dotfile_exceptions = [".well-known", ".hidden-ok"]
+error_pages = { 404 = "errors/404.html" }
+fallback = "app.html"
+directory_listing = true
+listing_page_entries = 25
+cache_defaults = false
 
 [log]
 access_log = "/var/log/staticd/access.log"
@@ -87,6 +92,14 @@ fn toml_to_policy_to_postcard_and_back_is_equal() {
         deny_dotfiles: false,
         dotfile_exceptions: &[".well-known", ".hidden-ok"],
         rules: &rules,
+        error_pages: &[ErrorPage {
+            status: 404,
+            path: "errors/404.html",
+        }],
+        fallback: Some("app.html"),
+        listing: true,
+        listing_page_entries: 25,
+        cache_defaults: false,
     };
     assert_eq!(policy, expected);
     through_a_blob(&policy, |read| assert_eq!(read, expected));
@@ -172,6 +185,12 @@ fn wrong_types_are_refused() {
         "[files]\nfollow_symlinks = \"sometimes\"\n",
         "[log]\nformat = \"xml\"\n",
         "[[rules]]\ncache_control = \"no-cache\"\n",
+        "[files]\nerror_pages = [\"404.html\"]\n",
+        "[files]\nerror_pages = { 404 = 1 }\n",
+        "[files]\nfallback = true\n",
+        "[files]\ndirectory_listing = \"yes\"\n",
+        "[files]\nlisting_page_entries = -1\n",
+        "[files]\ncache_defaults = 1\n",
     ] {
         assert!(toml::from_str::<Config>(doc).is_err(), "{doc}");
     }

@@ -20,7 +20,7 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const BROWSER_WAIT: Duration = Duration::from_secs(30);
 
 /// target/test-artifacts (or under CARGO_TARGET_DIR), created.
-fn artifacts_dir() -> PathBuf {
+pub(crate) fn artifacts_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target"));
@@ -31,7 +31,7 @@ fn artifacts_dir() -> PathBuf {
 
 /// chromedriver in its own process group, and one WebDriver session. Dropping it deletes the
 /// session (Chromium quits) and then kills the whole group, so no browser outlives the test.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     base: String,
     session: Option<String>,
@@ -40,7 +40,7 @@ struct Driver {
 }
 
 impl Driver {
-    fn start(log_path: &Path) -> Driver {
+    pub(crate) fn start(log_path: &Path) -> Driver {
         for tool in [CHROMIUM, CHROMEDRIVER] {
             assert!(
                 Path::new(tool).exists(),
@@ -178,7 +178,7 @@ impl Driver {
         )
     }
 
-    fn navigate(&self, url: &str) {
+    pub(crate) fn navigate(&self, url: &str) {
         self.command(
             "POST",
             &self.session_path("/url"),
@@ -186,7 +186,7 @@ impl Driver {
         );
     }
 
-    fn execute(&self, script: &str) -> Value {
+    pub(crate) fn execute(&self, script: &str) -> Value {
         self.command(
             "POST",
             &self.session_path("/execute/sync"),
@@ -194,7 +194,7 @@ impl Driver {
         )
     }
 
-    fn execute_async(&self, script: &str, args: Value) -> Value {
+    pub(crate) fn execute_async(&self, script: &str, args: Value) -> Value {
         self.command(
             "POST",
             &self.session_path("/execute/async"),
@@ -203,7 +203,7 @@ impl Driver {
     }
 
     /// Console and network messages gathered by goog:loggingPrefs (chromedriver's legacy endpoint).
-    fn browser_log(&self) -> Vec<Value> {
+    pub(crate) fn browser_log(&self) -> Vec<Value> {
         match self.command(
             "POST",
             &self.session_path("/se/log"),

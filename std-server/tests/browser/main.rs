@@ -7,3 +7,4 @@ mod common;
 
 mod chromium;
 mod redbot;
+mod spa;

@@ -17,6 +17,7 @@
 //! - [`deploy`]: running in production: the health endpoint and Prometheus metrics.
 //! - [`tls`]: HTTPS: curl over TLS 1.2 and 1.3, ALPN and SNI with openssl, hostile bytes on the
 //!   TLS port, certificates re-read on SIGHUP and refused at start.
+//! - [`serving`]: error pages, the single-page-app fallback, directory listings, caching defaults.
 //! - [`site_check`]: `staticd check`, the lint of a site as the server would serve it.
 //!
 //! The browser and the HTTP lint live in their own binary (`tests/browser`), since they need
@@ -35,6 +36,7 @@ mod harness;
 mod lifecycle;
 mod limits;
 mod logs;
+mod serving;
 mod site_check;
 mod tls;
 mod wire;

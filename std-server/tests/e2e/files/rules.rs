@@ -7,7 +7,12 @@ use crate::conditional::{
     strong_etag,
 };
 
+/// `cache_defaults = false`: these tests are about the rules alone (the defaults, and rules over
+/// them, are tested in `serving`).
 const RULES: &str = r#"
+[files]
+cache_defaults = false
+
 [[rules]]
 pattern = "*.html"
 cache_control = "no-cache"
@@ -90,6 +95,9 @@ fn the_first_matching_rule_sets_cache_control_and_a_leading_slash_anchors() {
     let f = serve_root(
         root,
         r#"
+[files]
+cache_defaults = false
+
 [[rules]]
 pattern = "*.js"
 cache_control = "no-store"
