@@ -236,8 +236,12 @@ impl Checker {
             status,
             message,
         };
-        let answer = self.server.get(&path);
-        if let Answer::File { served, .. } = &answer
+        let answer = if is_navigation(&reference.source) {
+            self.server.navigate(&path)
+        } else {
+            self.server.get(&path)
+        };
+        if let Answer::File { served, .. } | Answer::Fallback { served } = &answer
             && *served != doc.rel
         {
             // A link from a page to itself does not make it linked.
@@ -246,7 +250,9 @@ impl Checker {
         if above_root {
             let climb = "its '..' segments climb above the site's root; a browser stops at the root, a disk or a sub-path does not";
             self.report.problems.push(match &answer {
-                Answer::File { .. } => problem(Kind::AboveRoot, 200, climb.into()),
+                Answer::File { .. } | Answer::Listing | Answer::Fallback { .. } => {
+                    problem(Kind::AboveRoot, 200, climb.into())
+                }
                 Answer::Refused(refusal) => problem(
                     Kind::AboveRoot,
                     refusal.status,
@@ -256,6 +262,8 @@ impl Checker {
             return;
         }
         match answer {
+            // A listing has no ids; a fallback route's content is drawn by the app's script.
+            Answer::Listing | Answer::Fallback { .. } => {}
             Answer::Refused(refusal) => {
                 let found = problem(refusal.kind, refusal.status, refusal.detail);
                 self.report.problems.push(found);
@@ -303,6 +311,15 @@ impl Checker {
         report.counts.problems = report.problems.len();
         report
     }
+}
+
+/// Whether a reference written as `source` (`<a href>`) is followed as a navigation, with
+/// `Accept: text/html`, rather than fetched as a subresource.
+fn is_navigation(source: &str) -> bool {
+    matches!(
+        source,
+        "<a href>" | "<area href>" | "<iframe src>" | "<frame src>" | "<meta content>"
+    )
 }
 
 /// Files clients ask for by name, with no link: browsers (`favicon.ico`), crawlers

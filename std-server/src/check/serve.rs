@@ -17,18 +17,20 @@ use staticd_core::path::{PathError, hidden_segment, resolve_target};
 use super::report::Kind;
 use staticd_core::date::HttpDate;
 use staticd_core::parse::{Header, ParserConfig, Status, parse_request};
-use staticd_core::policy::Policy;
 use staticd_core::respond::{Now, Site, respond};
 use staticd_core::status::StatusCode;
 
 use crate::config::Settings;
 use crate::files::{Body, FileCache, FileVersion, Served};
 use crate::log::{CapturedErrors, ErrorLog};
-use crate::settings::Symlinks;
+use crate::policy::PolicyLists;
+use crate::settings::{Config, Symlinks};
 
 /// The core's answer to a GET of a path, as far as the walk needs it.
 enum Lookup {
     File(Arc<FileVersion>),
+    /// 200 with a listing of a directory without an index file (`files.directory_listing`).
+    Listing,
     Redirect,
     /// Any other refusal, with the status the core answered.
     NotFound(u16),
@@ -42,6 +44,11 @@ pub enum Answer {
     /// of this kind by the Content-Type the server sends. The file's version is not kept: its body
     /// may be in memory, and a check remembers an answer for every path it met.
     File { served: String, kind: ContentKind },
+    /// 200 with a listing of a directory that has no index file (`files.directory_listing`).
+    Listing,
+    /// 200 with the `files.fallback` page (`served`), which the server sends to a navigation that
+    /// finds no file: a route of a single-page app, drawn by the page's script.
+    Fallback { served: String },
     /// 404, 403 or 400, with the reason.
     Refused(Refusal),
 }
@@ -58,6 +65,8 @@ pub struct Refusal {
 /// The server's view of one root, with answers remembered per target.
 pub struct Server {
     files: FileCache,
+    /// The settings the policy is built from, as every worker of the server builds it.
+    config: Config,
     /// What the file source reported (read failures), printed when the check ends.
     errors: CapturedErrors,
     root: PathBuf,
@@ -68,6 +77,8 @@ pub struct Server {
     symlinks: Symlinks,
     path_buf: Vec<u8>,
     answers: HashMap<String, Answer>,
+    /// The answers to navigations (`Accept: text/html`) that differ from `answers`.
+    navigations: HashMap<String, Answer>,
     listings: HashMap<PathBuf, Vec<String>>,
 }
 
@@ -77,6 +88,7 @@ impl Server {
         let files = &settings.config.files;
         Self {
             files: FileCache::new(&settings.config, &settings.root, Arc::default(), error_log),
+            config: settings.config.clone(),
             errors,
             root: settings.root.clone(),
             deny_dotfiles: files.deny_dotfiles,
@@ -99,6 +111,7 @@ impl Server {
             // The server decodes a target into a buffer of max_request_bytes; longer is 414.
             path_buf: vec![0; settings.config.server.max_request_bytes as usize],
             answers: HashMap::new(),
+            navigations: HashMap::new(),
             listings: HashMap::new(),
         }
     }
@@ -118,6 +131,34 @@ impl Server {
         answer
     }
 
+    /// The answer to `GET target` as a browser navigates to it (`<a href>`, `<iframe src>`): with
+    /// `Accept: text/html`, so a path that finds no file gets what the server sends then, the
+    /// `files.fallback` page when there is one.
+    pub fn navigate(&mut self, target: &str) -> Answer {
+        let answer = self.get(target);
+        if self.config.files.fallback.is_none() || !matches!(answer, Answer::Refused(_)) {
+            return answer;
+        }
+        if let Some(answer) = self.navigations.get(target) {
+            return answer.clone();
+        }
+        let navigation = match resolve_target(target.as_bytes(), &mut self.path_buf) {
+            Ok(resolved) => {
+                let (rel, slash) = (resolved.path.to_owned(), resolved.trailing_slash);
+                match (self.lookup(&rel, slash, NAVIGATION), &self.config.files.fallback) {
+                    (Lookup::File(_), Some(fallback)) => Answer::Fallback {
+                        served: fallback.clone(),
+                    },
+                    _ => answer,
+                }
+            }
+            Err(_) => answer,
+        };
+        self.navigations
+            .insert(target.to_owned(), navigation.clone());
+        navigation
+    }
+
     fn answer(&mut self, target: &str) -> Answer {
         let resolved = match resolve_target(target.as_bytes(), &mut self.path_buf) {
             Ok(resolved) => resolved,
@@ -125,7 +166,7 @@ impl Server {
         };
         let rel = resolved.path.to_owned();
         let mut trailing_slash = resolved.trailing_slash;
-        let mut lookup = self.lookup(&rel, trailing_slash);
+        let mut lookup = self.lookup(&rel, trailing_slash, None);
         // The core refuses a hidden path before any redirect; its answer's status is reported.
         if let Lookup::NotFound(status) = lookup
             && self.deny_dotfiles
@@ -139,9 +180,10 @@ impl Server {
         }
         if matches!(lookup, Lookup::Redirect) {
             trailing_slash = true;
-            lookup = self.lookup(&rel, trailing_slash);
+            lookup = self.lookup(&rel, trailing_slash, None);
         }
         match lookup {
+            Lookup::Listing => Answer::Listing,
             Lookup::File(_) => {
                 let served = self.served_name(&rel, trailing_slash);
                 let kind = ContentKind::of(&served);
@@ -167,15 +209,16 @@ impl Server {
     /// The body the server sends for the file at `served` (as [`Answer::File`] named it), as text
     /// (invalid UTF-8 replaced); empty if it can no longer be read.
     pub fn text(&mut self, served: &str) -> String {
-        match self.lookup(served, false) {
+        match self.lookup(served, false, None) {
             Lookup::File(version) => text_of(&version),
             _ => String::new(),
         }
     }
 
-    /// The core's decision for `GET /rel` (with `/` after it when `trailing_slash`), made by the
-    /// same function the server calls, over the same file source.
-    fn lookup(&mut self, rel: &str, trailing_slash: bool) -> Lookup {
+    /// The core's decision for `GET /rel` (with `/` after it when `trailing_slash`, and this
+    /// `Accept`), made by the same function the server calls, with the same policy, over the same
+    /// file source.
+    fn lookup(&mut self, rel: &str, trailing_slash: bool, accept: Option<&str>) -> Lookup {
         let mut target = String::with_capacity(rel.len() + 2);
         for segment in rel.split('/').filter(|s| !s.is_empty()) {
             target.push('/');
@@ -184,7 +227,8 @@ impl Server {
         if trailing_slash || target.is_empty() {
             target.push('/');
         }
-        let request = format!("GET {target} HTTP/1.1\r\nHost: check\r\n\r\n");
+        let accept = accept.map_or_else(String::new, |a| format!("Accept: {a}\r\n"));
+        let request = format!("GET {target} HTTP/1.1\r\nHost: check\r\n{accept}\r\n");
         let mut fields = [Header::EMPTY; 4];
         let parser = ParserConfig {
             max_head_bytes: request.len(),
@@ -194,17 +238,8 @@ impl Server {
         else {
             return Lookup::NotFound(StatusCode::BAD_REQUEST.as_u16());
         };
-        let extensions: Vec<&str> = self.allowed_extensions.iter().map(String::as_str).collect();
-        let index_files: Vec<&str> = self.index_files.iter().map(String::as_str).collect();
-        let exceptions: Vec<&str> = self.dotfile_exceptions.iter().map(String::as_str).collect();
-        let policy = Policy {
-            allowed_extensions: &extensions,
-            index_files: &index_files,
-            deny_dotfiles: self.deny_dotfiles,
-            dotfile_exceptions: &exceptions,
-            max_request_bytes: u32::try_from(self.path_buf.len()).unwrap_or(u32::MAX),
-            ..Policy::DEFAULT
-        };
+        let lists = PolicyLists::new(&self.config);
+        let policy = lists.policy();
         let mut path_buf = vec![0u8; self.path_buf.len() + 256];
         let mut site = Site {
             policy: &policy,
@@ -221,6 +256,7 @@ impl Server {
         let response = respond(&req, true, &now, &mut site, &mut sink);
         match (response.status, response.resource) {
             (StatusCode::OK, Some(Served(version))) => Lookup::File(version),
+            (StatusCode::OK, None) => Lookup::Listing,
             (StatusCode::MOVED_PERMANENTLY, _) => Lookup::Redirect,
             (StatusCode::FORBIDDEN | StatusCode::INTERNAL_SERVER_ERROR, _) => Lookup::Forbidden,
             (status, _) => Lookup::NotFound(status.as_u16()),
@@ -239,7 +275,7 @@ impl Server {
         }
         for index in self.index_files.clone() {
             let candidate = join(rel, &index);
-            if matches!(self.lookup(&candidate, false), Lookup::File(_)) {
+            if matches!(self.lookup(&candidate, false, None), Lookup::File(_)) {
                 return candidate;
             }
         }
@@ -253,7 +289,7 @@ impl Server {
                 kind: Kind::NoIndex,
                 status: 404,
                 detail: format!(
-                    "the directory has no {} (staticd has no listings)",
+                    "the directory has no {} and files.directory_listing is off",
                     self.index_files.join(" or ")
                 ),
             };
@@ -463,6 +499,9 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b'{')
     .add(b'|')
     .add(b'}');
+
+/// What a browser's navigation asks for (HTML §7.4.2.2 sets it for a document request).
+const NAVIGATION: Option<&str> = Some("text/html,application/xhtml+xml,*/*;q=0.8");
 
 fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() {

@@ -386,3 +386,86 @@ fn bad_usage_exits_2() {
         server_help.stdout
     );
 }
+
+/// The kinds of problem in a JSON report, with the reference each names.
+fn kinds_and_references(report: &Value) -> Vec<(String, String)> {
+    report["problems"]
+        .as_array()
+        .expect("problems is an array")
+        .iter()
+        .map(|p| {
+            (
+                p["kind"].as_str().unwrap_or_default().to_owned(),
+                p["reference"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn listings_the_fallback_and_error_pages_are_checked_as_the_server_answers() {
+    let dir = TempDir::new();
+    dir.write(
+        "site/index.html",
+        b"<!DOCTYPE html><title>App</title>\n\
+          <a href=\"/downloads/\">files</a>\n\
+          <a href=\"/users/42\">a route</a>\n\
+          <a href=\"/users/42#profile\">a route's fragment</a>\n\
+          <img src=\"/missing.png\">\n\
+          <script src=\"/app.js\"></script>\n\
+          <a href=\"/gone.html\">gone</a>\n",
+    );
+    dir.write("site/app.js", b"/* app */");
+    dir.write("site/404.html", b"<p>lost</p>");
+    dir.write("site/downloads/a.txt", b"a");
+    let plain = |name: &str, body: &str| {
+        dir.write(name, format!("[server]\nroot = \"site\"\n{body}").as_bytes());
+        let config = dir.path().join(name);
+        let finished = check(
+            &["--config", config.to_str().unwrap(), "--format", "json"],
+            dir.path(),
+        );
+        assert_eq!(exit_code(&finished), Some(1), "{}", finished.stderr);
+        kinds_and_references(&json(&finished))
+    };
+    let pair = |k: &str, r: &str| (k.to_owned(), r.to_owned());
+    // Without the keys: the directory has no index, the route is no file.
+    assert_eq!(
+        plain("off.toml", ""),
+        [
+            pair("no-index", "/downloads/"),
+            pair("broken", "/users/42"),
+            pair("broken", "/users/42#profile"),
+            pair("broken", "/missing.png"),
+            pair("broken", "/gone.html"),
+        ]
+    );
+    // With them: the listing and the app's routes are answered with 200, as the server does; a
+    // missing image or page stays broken (the server answers 404 with the error page).
+    let on = "[files]\ndirectory_listing = true\nfallback = \"index.html\"\n\
+              error_pages = { 404 = \"404.html\" }\n";
+    assert_eq!(
+        plain("on.toml", on),
+        [pair("broken", "/missing.png"), pair("broken", "/gone.html")]
+    );
+    // And the server agrees, asked as a browser asks.
+    let server = crate::common::Server::builder()
+        .config(on)
+        .files(&[
+            ("index.html", b"<p>app</p>"),
+            ("404.html", b"<p>lost</p>"),
+            ("downloads/a.txt", b"a"),
+        ])
+        .start();
+    let ask = |path: &str, accept: &str| {
+        let raw = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: {accept}\r\n\r\n",
+            server.host()
+        );
+        server.request(raw.as_bytes()).status
+    };
+    assert_eq!(ask("/downloads/", "text/html"), 200);
+    assert_eq!(ask("/users/42", "text/html,*/*;q=0.8"), 200);
+    assert_eq!(ask("/missing.png", "image/*"), 404);
+    assert_eq!(ask("/gone.html", "text/html"), 404);
+}
