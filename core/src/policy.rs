@@ -7,16 +7,20 @@
 //! builds one borrowing from its TOML settings.
 //!
 //! ```
-//! use staticd_core::policy::{HeaderRule, Policy};
+//! use staticd_core::policy::{ErrorPage, HeaderRule, Policy};
 //!
 //! const RULES: &[HeaderRule<'static>] = &[HeaderRule::new("*.html", Some("no-cache"), [])];
 //! const POLICY: Policy<'static> = Policy {
 //!     server_name: "staticd-device",
 //!     rules: RULES,
+//!     error_pages: &[ErrorPage { status: 404, path: "404.html" }],
+//!     fallback: Some("index.html"),
 //!     ..Policy::DEFAULT
 //! };
 //! assert_eq!(POLICY.header_timeout_ms, 10_000);
 //! assert!(POLICY.serves_extension("index.html"));
+//! assert_eq!(POLICY.error_page(404), Some("404.html"));
+//! assert_eq!(POLICY.validate(), Ok(()));
 //! ```
 
 use crate::glob::glob_match;
@@ -813,7 +817,11 @@ mod tests {
                 Some(0),
             ),
             (|p| p.fallback = Some(""), "files.fallback", None),
-            (|p| p.fallback = Some("../index.html"), "files.fallback", None),
+            (
+                |p| p.fallback = Some("../index.html"),
+                "files.fallback",
+                None,
+            ),
             (
                 |p| p.listing_page_entries = 0,
                 "files.listing_page_entries",

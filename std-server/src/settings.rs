@@ -327,10 +327,7 @@ fn status_table<'de, D: serde::Deserializer<'de>>(
                         )
                     })?;
                 if pages.len() == MAX_ERROR_PAGES {
-                    return Err(serde::de::Error::invalid_length(
-                        MAX_ERROR_PAGES + 1,
-                        &self,
-                    ));
+                    return Err(serde::de::Error::invalid_length(MAX_ERROR_PAGES + 1, &self));
                 }
                 pages.push((status, path));
             }
@@ -651,7 +648,9 @@ mod tests {
             let e = toml::from_str::<Config>(&doc).expect_err(bad);
             assert!(e.message().contains("from 400 to 599"), "{e}");
         }
-        let nine: Vec<String> = (0..9).map(|i| format!("{} = \"e.html\"", 400 + i)).collect();
+        let nine: Vec<String> = (0..9)
+            .map(|i| format!("{} = \"e.html\"", 400 + i))
+            .collect();
         let doc = format!("[files]\nerror_pages = {{ {} }}\n", nine.join(", "));
         let e = toml::from_str::<Config>(&doc).expect_err("nine pages");
         assert!(e.message().contains("at most 8"), "{e}");

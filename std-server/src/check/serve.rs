@@ -145,7 +145,10 @@ impl Server {
         let navigation = match resolve_target(target.as_bytes(), &mut self.path_buf) {
             Ok(resolved) => {
                 let (rel, slash) = (resolved.path.to_owned(), resolved.trailing_slash);
-                match (self.lookup(&rel, slash, NAVIGATION), &self.config.files.fallback) {
+                match (
+                    self.lookup(&rel, slash, NAVIGATION),
+                    &self.config.files.fallback,
+                ) {
                     (Lookup::File(_), Some(fallback)) => Answer::Fallback {
                         served: fallback.clone(),
                     },

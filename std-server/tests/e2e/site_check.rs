@@ -419,7 +419,10 @@ fn listings_the_fallback_and_error_pages_are_checked_as_the_server_answers() {
     dir.write("site/404.html", b"<p>lost</p>");
     dir.write("site/downloads/a.txt", b"a");
     let plain = |name: &str, body: &str| {
-        dir.write(name, format!("[server]\nroot = \"site\"\n{body}").as_bytes());
+        dir.write(
+            name,
+            format!("[server]\nroot = \"site\"\n{body}").as_bytes(),
+        );
         let config = dir.path().join(name);
         let finished = check(
             &["--config", config.to_str().unwrap(), "--format", "json"],
