@@ -94,13 +94,19 @@ fn chromium_runs_a_single_page_app_whose_routes_survive_a_reload() {
     let state = wait_view(&driver, "route:/route/x");
     assert_eq!(state["path"], "/route/x", "{state}");
 
-    // The server saw the navigations as 200s and the missing script as a 404.
-    let log = server.access_log();
-    for (request, status) in [
+    // The server saw the navigations as 200s and the missing script as a 404 (the access log is
+    // written in batches: wait for its lines).
+    let requests = [
         ("GET /route/x HTTP/1.1", 200),
         ("GET /route/y/deep HTTP/1.1", 200),
         ("GET /assets/missing.js HTTP/1.1", 404),
-    ] {
+    ];
+    wait_until(std::time::Duration::from_secs(5), || {
+        let log = server.access_log();
+        requests.iter().all(|(request, _)| log.contains(request))
+    });
+    let log = server.access_log();
+    for (request, status) in requests {
         let line = log
             .lines()
             .find(|l| l.contains(request))
