@@ -15,7 +15,7 @@ set -uo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 fuzz_dir="${repo_root}/fuzz"
-targets=(parse_request chunked resolve_target head_roundtrip differential)
+targets=(parse_request chunked resolve_target head_roundtrip differential proxy_header)
 
 usage() {
     printf 'usage: %s TARGET|all SECONDS\ntargets: %s\n' "$0" "${targets[*]}" >&2

@@ -87,6 +87,9 @@ pub struct Exchange<'i> {
     pub referer: Option<&'i [u8]>,
     /// The `User-Agent` field.
     pub user_agent: Option<&'i [u8]>,
+    /// The last `X-Forwarded-For` field line: the one the nearest proxy wrote, for a server that
+    /// trusts it to name the client.
+    pub forwarded_for: Option<&'i [u8]>,
 }
 
 /// What [`Connection::poll`] decided.
@@ -545,6 +548,11 @@ impl Connection {
             line: span(input, request_line(input)),
             referer: req.header("referer").map(|v| span(input, v)),
             user_agent: req.header("user-agent").map(|v| span(input, v)),
+            forwarded_for: req
+                .headers
+                .iter()
+                .rfind(|h| h.name.eq_ignore_ascii_case("x-forwarded-for"))
+                .map(|h| span(input, h.value)),
         };
         (response, close, spans)
     }
@@ -582,6 +590,7 @@ impl Connection {
                     request_line: request_line(rest),
                     referer: None,
                     user_agent: None,
+                    forwarded_for: None,
                 },
                 close: Some(reason),
             },
@@ -595,6 +604,7 @@ struct Spans {
     line: (usize, usize),
     referer: Option<(usize, usize)>,
     user_agent: Option<(usize, usize)>,
+    forwarded_for: Option<(usize, usize)>,
 }
 
 impl Spans {
@@ -604,6 +614,7 @@ impl Spans {
             request_line: get(self.line),
             referer: self.referer.map(get),
             user_agent: self.user_agent.map(get),
+            forwarded_for: self.forwarded_for.map(get),
         }
     }
 }

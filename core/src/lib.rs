@@ -52,6 +52,7 @@
 //! | [`write`](mod@write) | the response head writer, [`SliceWriter`], [`write::decimal`] | 9112 §4, 9110 §6.6.1 |
 //! | [`date`] | IMF-fixdate out, the three HTTP date formats in, the access log's date | 9110 §5.6.7 |
 //! | [`status`] | [`StatusCode`] and reason phrases; every error type maps to one with `status()` | 9110 §15 |
+//! | [`proxy`] | the PROXY protocol header (v1 text, v2 binary) a balancer sends before the client's bytes | — |
 //! | [`policy`] | the serving [`Policy`] (limits, timeouts, extensions, index files, dotfiles, header rules), built in a `const` or read from a postcard blob, and its validation | — |
 //!
 //! # Example: one request, start to finish
@@ -204,6 +205,7 @@ pub mod mime;
 pub mod negotiate;
 pub mod path;
 pub mod precondition;
+pub mod proxy;
 pub mod range;
 pub mod status;
 pub mod write;

@@ -193,6 +193,7 @@ fn describe_key(config: &Config, e: &ConfigError) -> String {
         "files.allowed_extensions" => entry(&as_strs(&files.allowed_extensions)),
         "files.index_files" => entry(&as_strs(&files.index_files)),
         "files.dotfile_exceptions" => entry(&as_strs(&files.dotfile_exceptions)),
+        "proxy.trusted" => entry(&as_strs(&config.proxy.trusted)),
         _ => None,
     };
     if let (Some(field), Some(i)) = (e.key.strip_prefix("rules."), e.index) {

@@ -27,6 +27,7 @@ use staticd_core::respond::{Now, Response, Segment, Site};
 use crate::ctx::{Ctx, LinePool};
 use crate::files::{Body, Served};
 use crate::log::AccessLine;
+use crate::proxied::{Expect, Taken, take_header};
 use crate::timers::TimerKind;
 
 /// Responses batched for pipelined requests before the output is flushed.
@@ -127,6 +128,8 @@ struct PendingLog {
     referer_len: Option<usize>,
     user_agent_len: Option<usize>,
     status: staticd_core::StatusCode,
+    /// The client a trusted `X-Forwarded-For` named, when it differs from the connection's.
+    forwarded_client: Option<std::net::IpAddr>,
     clf_date: [u8; 26],
     /// When the request head was complete (worker milliseconds), for the response time.
     started_ms: u64,
@@ -144,6 +147,10 @@ pub struct Conn {
     tls: Option<Box<rustls::ServerConnection>>,
     client: [u8; 46],
     client_len: usize,
+    /// The client: the peer, or the one a trusted balancer's PROXY header named.
+    client_ip: std::net::IpAddr,
+    /// The PROXY header the first bytes must hold, until it has been taken.
+    awaiting: Expect,
     http: Connection,
     pub state: State,
     input: Input,
@@ -180,19 +187,18 @@ impl Conn {
         stream: TcpStream,
         tls: Option<Box<rustls::ServerConnection>>,
         peer: std::net::SocketAddr,
+        awaiting: Expect,
         http: Connection,
     ) -> Self {
-        use std::io::Write as _;
-        let mut client = [0u8; 46];
-        let mut w = &mut client[..];
-        let _ = write!(w, "{}", peer.ip());
-        let client_len = 46 - w.len();
+        let (client, client_len) = render_ip(peer.ip());
         Conn {
             id,
             stream,
             tls,
             client,
             client_len,
+            client_ip: peer.ip(),
+            awaiting,
             http,
             state: State::Serving,
             input: Input::default(),
@@ -278,6 +284,11 @@ impl Conn {
                 return Next::Close;
             }
             match self.fill(ctx) {
+                Fill::Read if self.awaiting != Expect::Nothing => {
+                    if let Some(next) = self.take_proxy_header(ctx) {
+                        return next;
+                    }
+                }
                 Fill::Read => self.fresh = true,
                 Fill::WouldBlock => {
                     if self.input.pending().is_empty() {
@@ -295,6 +306,35 @@ impl Conn {
                 // The core refuses a head or body at the buffer's size, so a full buffer it has
                 // seen cannot occur; a connection that gets here anyway is dropped.
                 Fill::Full => return Next::Close,
+            }
+        }
+    }
+
+    /// A trusted balancer's PROXY header, before any HTTP: the client it names replaces the peer
+    /// for the connection's life; without a valid one the connection closes unanswered.
+    fn take_proxy_header(&mut self, ctx: &mut Ctx<'_>) -> Option<Next> {
+        match take_header(self.awaiting, self.input.pending()) {
+            Taken::NeedMore => None,
+            Taken::Header { len, client } => {
+                self.input.consume(len);
+                self.awaiting = Expect::Nothing;
+                if let Some(client) = client {
+                    self.client_ip = client.ip();
+                    (self.client, self.client_len) = render_ip(client.ip());
+                }
+                self.fresh = !self.input.pending().is_empty();
+                None
+            }
+            Taken::Refuse(why) => {
+                let why = match why {
+                    None => "no PROXY header".to_owned(),
+                    Some(e) => format!("a malformed PROXY header ({e:?})"),
+                };
+                ctx.errors.error(format_args!(
+                    "closed a connection from trusted proxy {}: {why}",
+                    self.client_ip
+                ));
+                Some(Next::Close)
             }
         }
     }
@@ -329,13 +369,16 @@ impl Conn {
                 exchange,
                 close,
             } => {
-                let log = pending_log(
+                let mut log = pending_log(
                     &exchange,
                     &response,
                     &ctx.clf_date,
                     ctx.now_ms,
                     &mut ctx.line_pool,
                 );
+                log.forwarded_client = exchange
+                    .forwarded_for
+                    .and_then(|field| ctx.proxy.forwarded_client(self.client_ip, field));
                 self.queue(response, log, &ctx.errors);
                 if close.is_some() {
                     self.close_after = close;
@@ -352,6 +395,10 @@ impl Conn {
             TimerKind::Header | TimerKind::Idle => {
                 if !matches!(self.state, State::Serving) {
                     return Next::Wait;
+                }
+                if self.awaiting != Expect::Nothing {
+                    // A balancer that never finished its PROXY header gets no HTTP answer.
+                    return Next::Close;
                 }
                 if self.output.bytes.capacity() == 0 {
                     self.output.bytes = ctx.out_bufs.take();
@@ -579,8 +626,12 @@ impl Conn {
             None => (None, rest),
         };
         let user_agent = log.user_agent_len.map(|n| &rest[..n]);
+        let forwarded = log.forwarded_client.map(render_ip);
         let line = AccessLine {
-            client: self.client(),
+            client: match &forwarded {
+                Some((text, len)) => &text[..*len],
+                None => self.client(),
+            },
             clf_date: &log.clf_date,
             request_line: (!line.is_empty()).then_some(line),
             status: log.status,
@@ -859,6 +910,16 @@ fn drain(stream: &mut TcpStream, dropped: &mut usize, readable: &mut bool) -> Ne
 }
 
 /// The log fields of an exchange, copied so the line can wait for the body.
+/// An address as the access log shows it, in a buffer that holds the longest IPv6 text.
+fn render_ip(ip: std::net::IpAddr) -> ([u8; 46], usize) {
+    use std::io::Write as _;
+    let mut text = [0u8; 46];
+    let mut w = &mut text[..];
+    let _ = write!(w, "{ip}");
+    let len = 46 - w.len();
+    (text, len)
+}
+
 fn pending_log(
     exchange: &Exchange<'_>,
     response: &Response<Served>,
@@ -880,6 +941,7 @@ fn pending_log(
         referer_len: exchange.referer.map(<[u8]>::len),
         user_agent_len: exchange.user_agent.map(<[u8]>::len),
         status: response.status,
+        forwarded_client: None,
         clf_date: *clf_date,
         started_ms: now_ms,
         body_start: 0,

@@ -78,6 +78,8 @@ pub struct Ctx<'s> {
     pub stopping: bool,
     pub timers: Timers,
     pub send_timeout_ms: u64,
+    /// The trusted balancers (`[proxy]`).
+    pub proxy: crate::proxied::Trust,
     /// This worker's metrics counters, when `[metrics]` is on.
     pub counters: Option<std::sync::Arc<crate::metrics::WorkerCounters>>,
 }

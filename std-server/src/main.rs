@@ -19,6 +19,7 @@ mod listen;
 mod log;
 mod metrics;
 mod policy;
+mod proxied;
 mod settings;
 mod signals;
 mod systemd;

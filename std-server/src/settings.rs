@@ -1,6 +1,6 @@
-//! The settings file's types, read from TOML: `[server]`, `[files]`, `[log]`, `[[rules]]` and
-//! `[metrics]`, their defaults, and the checks of what only the desktop server has (address, root,
-//! threads, connections, log paths, the metrics listener).
+//! The settings file's types, read from TOML: `[server]`, `[files]`, `[log]`, `[[rules]]`,
+//! `[metrics]` and `[proxy]`, their defaults, and the checks of what only the desktop server has
+//! (address, root, threads, connections, log paths, the metrics listener, trusted balancers).
 //!
 //! Unknown keys are refused (`deny_unknown_fields`) and every key is optional (`#[serde(default)]`),
 //! except a rule's `pattern`. The serving part of the settings becomes the core's [`Policy`]
@@ -30,6 +30,34 @@ pub struct Config {
     pub rules: Vec<Rule>,
     /// The health endpoint and Prometheus metrics, on a listener of their own. Off by default.
     pub metrics: MetricsConfig,
+    /// Balancers in front: which peers may name the client (PROXY protocol, X-Forwarded-For).
+    pub proxy: ProxyConfig,
+}
+
+/// The `[proxy]` table: peers trusted to say who the client is, and how they say it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProxyConfig {
+    /// IP addresses and CIDR blocks (`"10.0.0.0/8"`, `"2001:db8::/32"`) of the balancers. Default
+    /// empty: no peer is trusted.
+    pub trusted: Vec<String>,
+    /// The PROXY protocol header from trusted peers. Default `"off"`.
+    pub protocol: ProxyProtocol,
+    /// Take the client from `X-Forwarded-For` sent by trusted peers. Default false.
+    pub forwarded_for: bool,
+}
+
+/// The `proxy.protocol` choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProxyProtocol {
+    /// No peer's bytes are read as a PROXY header.
+    #[default]
+    Off,
+    /// A trusted peer's connection must open with a PROXY header (v1 or v2), or it is closed.
+    Required,
+    /// A trusted peer's connection may open with a PROXY header; without one the peer is the client.
+    Optional,
 }
 
 /// The `[metrics]` table: `/health` and `/metrics` on their own address, never files.
@@ -435,6 +463,22 @@ impl Config {
         }
         if self.metrics.enabled && self.metrics.host.is_empty() {
             return Err(err("metrics.host", "must not be empty"));
+        }
+        let proxy = &self.proxy;
+        for (i, entry) in proxy.trusted.iter().enumerate() {
+            if let Err(reason) = crate::proxied::Net::parse(entry) {
+                return Err(ConfigError {
+                    index: Some(i),
+                    ..err("proxy.trusted", reason)
+                });
+            }
+        }
+        if proxy.trusted.is_empty() && (proxy.protocol != ProxyProtocol::Off || proxy.forwarded_for)
+        {
+            return Err(err(
+                "proxy.trusted",
+                "must name the balancers when protocol or forwarded_for is on",
+            ));
         }
         Ok(())
     }

@@ -188,6 +188,7 @@ pub fn worker(
             LINGER_MS,
         ),
         send_timeout_ms: SEND_TIMEOUT_MS,
+        proxy: crate::proxied::Trust::from_config(&settings.config.proxy),
         counters: shared.metrics.as_ref().map(|m| m.claim()),
     };
     let mut worker = Worker {
@@ -397,6 +398,13 @@ impl Worker<'_> {
         let id = self.next_id;
         self.next_id += 1;
         let http = Connection::new(self.ctx.now_ms, self.ctx.policy.header_timeout_ms);
+        // A PROXY header comes before the TLS handshake, which reads the socket itself: the header
+        // is taken on plain connections only (the README says so).
+        let awaiting = if tls.is_some() {
+            crate::proxied::Expect::Nothing
+        } else {
+            self.ctx.proxy.expect(peer.ip())
+        };
         let registry = self.poll.registry();
         let mut failed = None;
         let token = self.conns.insert(|token| {
@@ -407,7 +415,7 @@ impl Worker<'_> {
             ) {
                 failed = Some(e);
             }
-            Conn::new(id, stream, tls, peer, http)
+            Conn::new(id, stream, tls, peer, awaiting, http)
         });
         if let Some(e) = failed {
             self.errors.error(format_args!(
@@ -609,6 +617,7 @@ mod tests {
                 TcpStream::from_std(server),
                 None,
                 peer,
+                crate::proxied::Expect::Nothing,
                 Connection::new(0, 1000),
             ),
             client,

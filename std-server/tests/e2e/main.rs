@@ -14,7 +14,8 @@
 //! - [`logs`]: the access log (Combined Log Format) and the error log.
 //! - [`config`]: the settings file and the command line, start-up refusals.
 //! - [`lifecycle`]: signals, graceful stop.
-//! - [`deploy`]: running in production: the health endpoint and Prometheus metrics.
+//! - [`deploy`]: running in production: the health endpoint and Prometheus metrics, balancers in
+//!   front (PROXY protocol, X-Forwarded-For).
 //! - [`tls`]: HTTPS: curl over TLS 1.2 and 1.3, ALPN and SNI with openssl, hostile bytes on the
 //!   TLS port, certificates re-read on SIGHUP and refused at start.
 //! - [`serving`]: error pages, the single-page-app fallback, directory listings, caching defaults.
