@@ -15,6 +15,11 @@
 //! 4. [`resolve`] resolves every reference as a browser does (WHATWG URL, `<base href>` included)
 //!    into the request-target a browser would send, and [`serve`] answers it as the server
 //!    would; fragments are matched against the target page's `id`s and `<a name>`s.
+//!    A navigation (`<a href>`, `<area href>`, `<iframe src>`, a refresh) is asked with a
+//!    browser's `Accept: text/html`, so `files.fallback` answers a single-page app's route as the
+//!    server does, while a missing image or script stays broken; a directory listed under
+//!    `files.directory_listing` is a good target, and links to what it lists. The error pages and
+//!    the fallback file are sent by the server itself, so they are never "unreferenced".
 //! 5. [`report`] writes the result: exit status 0 when clean, 1 on any problem, 2 on bad usage.
 //!
 //! Why html5ever: a link checker is only as right as its tokenizer on the markup people really
@@ -140,6 +145,7 @@ fn check(settings: &Settings) -> Report {
         server: Server::new(settings),
         anchors: HashMap::new(),
         reached: HashSet::new(),
+        listed: HashSet::new(),
         report: Report {
             root: settings.root.display().to_string(),
             ..Report::default()
@@ -167,6 +173,8 @@ struct Checker {
     anchors: HashMap<String, HashSet<String>>,
     /// Served files some other document's reference reaches.
     reached: HashSet<String>,
+    /// Directories whose listing a reference reaches (their entries are linked from it).
+    listed: HashSet<String>,
     report: Report,
 }
 
@@ -250,7 +258,7 @@ impl Checker {
         if above_root {
             let climb = "its '..' segments climb above the site's root; a browser stops at the root, a disk or a sub-path does not";
             self.report.problems.push(match &answer {
-                Answer::File { .. } | Answer::Listing | Answer::Fallback { .. } => {
+                Answer::File { .. } | Answer::Listing { .. } | Answer::Fallback { .. } => {
                     problem(Kind::AboveRoot, 200, climb.into())
                 }
                 Answer::Refused(refusal) => problem(
@@ -263,7 +271,10 @@ impl Checker {
         }
         match answer {
             // A listing has no ids; a fallback route's content is drawn by the app's script.
-            Answer::Listing | Answer::Fallback { .. } => {}
+            Answer::Listing { dir } => {
+                self.listed.insert(dir);
+            }
+            Answer::Fallback { .. } => {}
             Answer::Refused(refusal) => {
                 let found = problem(refusal.kind, refusal.status, refusal.detail);
                 self.report.problems.push(found);
@@ -296,9 +307,25 @@ impl Checker {
     /// The report, with the files nothing reached and the problems in file and line order.
     fn finish(mut self, served: &[walk::ServedFile]) -> Report {
         // What a client asks for without a link: the home page, and the well-known names.
-        if let Answer::File { served, .. } = self.server.get("/") {
-            self.reached.insert(served);
+        match self.server.get("/") {
+            Answer::File { served, .. } => {
+                self.reached.insert(served);
+            }
+            Answer::Listing { dir } => {
+                self.listed.insert(dir);
+            }
+            Answer::Fallback { .. } | Answer::Refused(_) => {}
         }
+        // The server itself sends these: the error pages and the fallback.
+        let files = &self.server.config().files;
+        let named: Vec<String> = files
+            .error_pages
+            .iter()
+            .map(|(_, path)| path.clone())
+            .chain(files.fallback.clone())
+            .collect();
+        self.reached.extend(named);
+        self.reach_listed(served);
         let mut report = self.report;
         report.unreferenced = served
             .iter()
@@ -320,6 +347,49 @@ fn is_navigation(source: &str) -> bool {
         source,
         "<a href>" | "<area href>" | "<iframe src>" | "<frame src>" | "<meta content>"
     )
+}
+
+impl Checker {
+    /// Marks what the reached listings link to: the files in each listed directory, and each
+    /// subdirectory's index page or, in turn, its listing.
+    fn reach_listed(&mut self, served: &[walk::ServedFile]) {
+        let mut todo: Vec<String> = self.listed.iter().cloned().collect();
+        let mut seen: HashSet<String> = todo.iter().cloned().collect();
+        while let Some(dir) = todo.pop() {
+            let prefix = if dir.is_empty() {
+                String::new()
+            } else {
+                format!("{dir}/")
+            };
+            let mut subdirs = HashSet::new();
+            for file in served {
+                let Some(rest) = file.rel.strip_prefix(&prefix) else {
+                    continue;
+                };
+                match rest.split_once('/') {
+                    None => {
+                        self.reached.insert(file.rel.clone());
+                    }
+                    Some((sub, _)) => {
+                        subdirs.insert(format!("{prefix}{sub}"));
+                    }
+                }
+            }
+            for sub in subdirs {
+                match self.server.get_dir(&sub) {
+                    Answer::File { served, .. } => {
+                        self.reached.insert(served);
+                    }
+                    Answer::Listing { dir } => {
+                        if seen.insert(dir.clone()) {
+                            todo.push(dir);
+                        }
+                    }
+                    Answer::Fallback { .. } | Answer::Refused(_) => {}
+                }
+            }
+        }
+    }
 }
 
 /// Files clients ask for by name, with no link: browsers (`favicon.ico`), crawlers

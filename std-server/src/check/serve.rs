@@ -44,8 +44,9 @@ pub enum Answer {
     /// of this kind by the Content-Type the server sends. The file's version is not kept: its body
     /// may be in memory, and a check remembers an answer for every path it met.
     File { served: String, kind: ContentKind },
-    /// 200 with a listing of a directory that has no index file (`files.directory_listing`).
-    Listing,
+    /// 200 with a listing of the directory `dir` (relative to the root, `""` for the root), which
+    /// has no index file (`files.directory_listing`). Its entries are linked from it.
+    Listing { dir: String },
     /// 200 with the `files.fallback` page (`served`), which the server sends to a navigation that
     /// finds no file: a route of a single-page app, drawn by the page's script.
     Fallback { served: String },
@@ -114,6 +115,11 @@ impl Server {
             navigations: HashMap::new(),
             listings: HashMap::new(),
         }
+    }
+
+    /// The settings the server's policy is built from.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     pub fn root(&self) -> &Path {
@@ -186,7 +192,7 @@ impl Server {
             lookup = self.lookup(&rel, trailing_slash, None);
         }
         match lookup {
-            Lookup::Listing => Answer::Listing,
+            Lookup::Listing => Answer::Listing { dir: rel },
             Lookup::File(_) => {
                 let served = self.served_name(&rel, trailing_slash);
                 let kind = ContentKind::of(&served);
@@ -206,6 +212,18 @@ impl Server {
             target.push('/');
             target.extend(percent_encoding::utf8_percent_encode(segment, SEGMENT));
         }
+        self.get(&target)
+    }
+
+    /// The answer for the directory found on disk at `rel` (decoded, relative, `""` for the
+    /// root), asked with its slash.
+    pub fn get_dir(&mut self, rel: &str) -> Answer {
+        let mut target = String::with_capacity(rel.len() + 2);
+        for segment in rel.split('/').filter(|s| !s.is_empty()) {
+            target.push('/');
+            target.extend(percent_encoding::utf8_percent_encode(segment, SEGMENT));
+        }
+        target.push('/');
         self.get(&target)
     }
 

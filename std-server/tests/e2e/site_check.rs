@@ -418,6 +418,9 @@ fn listings_the_fallback_and_error_pages_are_checked_as_the_server_answers() {
     dir.write("site/app.js", b"/* app */");
     dir.write("site/404.html", b"<p>lost</p>");
     dir.write("site/downloads/a.txt", b"a");
+    dir.write("site/downloads/more/b.txt", b"b");
+    dir.write("site/downloads/docs/index.html", b"<p>docs</p>");
+    dir.write("site/orphan.txt", b"o");
     let plain = |name: &str, body: &str| {
         dir.write(
             name,
@@ -429,12 +432,20 @@ fn listings_the_fallback_and_error_pages_are_checked_as_the_server_answers() {
             dir.path(),
         );
         assert_eq!(exit_code(&finished), Some(1), "{}", finished.stderr);
-        kinds_and_references(&json(&finished))
+        let report = json(&finished);
+        let unreferenced: Vec<String> = report["unreferenced"]
+            .as_array()
+            .expect("unreferenced is an array")
+            .iter()
+            .map(|f| f.as_str().unwrap_or_default().to_owned())
+            .collect();
+        (kinds_and_references(&report), unreferenced)
     };
     let pair = |k: &str, r: &str| (k.to_owned(), r.to_owned());
     // Without the keys: the directory has no index, the route is no file.
+    let (problems, unreferenced) = plain("off.toml", "");
     assert_eq!(
-        plain("off.toml", ""),
+        problems,
         [
             pair("no-index", "/downloads/"),
             pair("broken", "/users/42"),
@@ -443,14 +454,28 @@ fn listings_the_fallback_and_error_pages_are_checked_as_the_server_answers() {
             pair("broken", "/gone.html"),
         ]
     );
+    assert_eq!(
+        unreferenced,
+        [
+            "404.html",
+            "downloads/a.txt",
+            "downloads/docs/index.html",
+            "downloads/more/b.txt",
+            "orphan.txt"
+        ]
+    );
     // With them: the listing and the app's routes are answered with 200, as the server does; a
     // missing image or page stays broken (the server answers 404 with the error page).
     let on = "[files]\ndirectory_listing = true\nfallback = \"index.html\"\n\
               error_pages = { 404 = \"404.html\" }\n";
+    let (problems, unreferenced) = plain("on.toml", on);
     assert_eq!(
-        plain("on.toml", on),
+        problems,
         [pair("broken", "/missing.png"), pair("broken", "/gone.html")]
     );
+    // The error page is sent by the server itself; the listing links to the files of its
+    // directory, to a subdirectory's index page and, through its listing, to what is in it.
+    assert_eq!(unreferenced, ["orphan.txt"]);
     // And the server agrees, asked as a browser asks.
     let server = crate::common::Server::builder()
         .config(on)
