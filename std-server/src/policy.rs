@@ -3,8 +3,13 @@
 //! apply the same rules.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use staticd_core::policy::{ErrorPage, HeaderRule, Policy};
+use staticd_core::source::{Entry, Source};
+
+use crate::files::FileCache;
+use crate::log::ErrorLog;
 
 use crate::settings::Config;
 
@@ -81,10 +86,16 @@ impl<'s> PolicyLists<'s> {
     }
 }
 
-/// The files the settings name (error pages, the fallback) must be regular files under `root`:
-/// a start-up error otherwise, naming the key (`files.error_pages.404`) and the path. Later, the
-/// decision asks the file source each time, and a page gone meanwhile gives the built-in one.
+/// The files the settings name (error pages, the fallback) must be files the server serves: not
+/// hidden by `files.deny_dotfiles`, of an allowed extension, and a regular file the file source
+/// opens under the symbolic-link policy. Otherwise a start-up error naming the key
+/// (`files.error_pages.404`), the path and why. Later, the decision asks the file source each
+/// time, and a page gone meanwhile gives the built-in one.
 pub fn check_named_files(config: &Config, root: &Path) -> Result<(), (String, String)> {
+    let lists = PolicyLists::new(config);
+    let policy = lists.policy();
+    let (errors, _captured) = ErrorLog::capture();
+    let mut files = FileCache::new(config, root, Arc::default(), errors);
     let pages = config
         .files
         .error_pages
@@ -96,12 +107,21 @@ pub fn check_named_files(config: &Config, root: &Path) -> Result<(), (String, St
         .iter()
         .map(|path| ("files.fallback".to_owned(), path.as_str()));
     for (key, path) in pages.chain(fallback) {
-        let full = root.join(path);
-        match std::fs::metadata(&full) {
-            Ok(meta) if meta.is_file() => {}
-            Ok(_) => return Err((key, format!("{}: not a regular file", full.display()))),
-            Err(e) => return Err((key, format!("{}: {e}", full.display()))),
-        }
+        let reason = if policy.hides(path) {
+            "is hidden by files.deny_dotfiles (a segment starts with '.'; see files.dotfile_exceptions)"
+        } else {
+            match files.open(path) {
+                Entry::File(_) if policy.serves_extension(path) => continue,
+                Entry::File(_) => "is not served: its extension is not in files.allowed_extensions",
+                Entry::NotFound => "no such file",
+                Entry::Directory => "is a directory, not a file",
+                Entry::Forbidden => {
+                    "is refused by the server (not a regular file, not readable, or a symbolic link files.follow_symlinks does not follow)"
+                }
+                Entry::Failed => "cannot be read",
+            }
+        };
+        return Err((key, format!("{}: {reason}", root.join(path).display())));
     }
     Ok(())
 }

@@ -117,25 +117,49 @@ fn error_pages_keep_their_status_and_type_are_never_cached_and_head_gets_the_hea
 
 #[test]
 fn a_missing_error_page_or_fallback_is_a_startup_error_naming_the_key() {
-    for (config, key) in [
+    for (config, key, why) in [
         (
             "[files]\nerror_pages = { 404 = \"nope.html\" }\n",
             "files.error_pages.404",
+            "no such file",
         ),
-        ("[files]\nfallback = \"app/index.html\"\n", "files.fallback"),
+        (
+            "[files]\nfallback = \"app/index.html\"\n",
+            "files.fallback",
+            "no such file",
+        ),
         (
             "[files]\nerror_pages = { 403 = \"errors\" }\n",
             "files.error_pages.403",
+            "a directory",
         ),
         (
             "[files]\nerror_pages = { 200 = \"index.html\" }\n",
             "error_pages",
+            "from 400 to 599",
         ),
-        ("[files]\nfallback = \"../index.html\"\n", "files.fallback"),
+        (
+            "[files]\nfallback = \"../index.html\"\n",
+            "files.fallback",
+            "below the root",
+        ),
+        // A page the server would not serve is refused at start, not skipped at run time.
+        (
+            "[files]\nerror_pages = { 404 = \".private/404.html\" }\n",
+            "files.error_pages.404",
+            "files.deny_dotfiles",
+        ),
+        (
+            "[files]\nerror_pages = { 500 = \"500.tpl\" }\n",
+            "files.error_pages.500",
+            "files.allowed_extensions",
+        ),
     ] {
         let failure = Server::builder()
             .config(config)
             .file("index.html", b"<p>home</p>")
+            .file(".private/404.html", b"<p>hidden</p>")
+            .file("500.tpl", b"<p>template</p>")
             .dir("errors")
             .try_start()
             .err()
@@ -146,6 +170,7 @@ fn a_missing_error_page_or_fallback_is_a_startup_error_naming_the_key() {
             "{config}: {failure:?}"
         );
         assert!(failure.stderr.contains(key), "{config}: {}", failure.stderr);
+        assert!(failure.stderr.contains(why), "{config}: {}", failure.stderr);
         assert!(!failure.stderr.contains("panicked"), "{}", failure.stderr);
     }
 }
