@@ -30,7 +30,7 @@
 use crate::body::{ChunkedDecoder, Framing, inspect_request};
 use crate::parse::{Header, ParserConfig, Request, Status, parse_request};
 use crate::policy::Policy;
-use crate::respond::{Now, Response, Sink, Site, error_response, respond};
+use crate::respond::{Now, Response, Sink, Site, error_response, redirect_to_https, respond};
 use crate::source::Source;
 use crate::status::StatusCode;
 
@@ -172,6 +172,8 @@ pub struct Connection {
     /// The input held part of a head at the last call.
     started: bool,
     stopping: bool,
+    /// Requests are redirected to HTTPS on this port ([`redirect_to_https`]) instead of served.
+    https_port: Option<u16>,
 }
 
 impl Connection {
@@ -185,7 +187,16 @@ impl Connection {
             sending: false,
             started: false,
             stopping: false,
+            https_port: None,
         }
+    }
+
+    /// The same connection answering with [`redirect_to_https`] to `https_port` instead of
+    /// serving files: the plain listener of a server that serves over HTTPS.
+    #[must_use]
+    pub fn redirecting_to_https(mut self, https_port: u16) -> Self {
+        self.https_port = Some(https_port);
+        self
     }
 
     /// Requests answered so far.
@@ -534,7 +545,10 @@ impl Connection {
         } else {
             None
         };
-        let response = respond(req, close.is_none(), now, site, sink);
+        let response = match self.https_port {
+            Some(port) => redirect_to_https(req, close.is_none(), port, now, site, sink),
+            None => respond(req, close.is_none(), now, site, sink),
+        };
         let close = if response.fault.is_some() {
             Some(CloseReason::Fault)
         } else {

@@ -37,7 +37,7 @@ use crate::listing::{Counter, Format, ListingPage, names_html};
 use crate::mime::{extension, mime_for_path};
 use crate::negotiate::{self, Coding};
 use crate::parse::{Method, Request};
-use crate::path::resolve_target;
+use crate::path::{resolve_target, strip_prefix_ignore_case};
 use crate::policy::Policy;
 use crate::precondition::{Precondition, Validators, evaluate_preconditions};
 use crate::range::{
@@ -466,6 +466,122 @@ fn listing<S: Source, K: Sink>(
     response
 }
 
+/// The answer of a plain listener that sends its clients to HTTPS: a `GET` or `HEAD` gets 301 to
+/// `https://HOST[:https_port]/path?query` (the port left out when it is 443), with the host of the
+/// request (RFC 9112 §3.2.2: an absolute-form target's authority, else `Host`) and the target's
+/// path and query as sent. Other methods read nothing, so they get [`respond`]'s answer (405, 501,
+/// 204 for `OPTIONS`).
+///
+/// The host is written into `Location` only when it is a plain `uri-host [":" port]` (RFC 9110
+/// §7.2, RFC 3986 §3.2.2) of letters, digits, `-`, `.`, `_`, `~`, or an IPv6 literal of hex
+/// digits, `:` and `.` in brackets; anything else, and a target that is neither origin-form nor
+/// absolute-form, is 400.
+///
+/// ```
+/// use staticd_core::respond::{Now, Site, redirect_to_https};
+/// use staticd_core::{Header, HttpDate, ParserConfig, Policy, Status, StaticTable, parse_request};
+///
+/// let bytes = b"GET /a%20b?x=1 HTTP/1.1\r\nHost: example.test:8080\r\n\r\n";
+/// let mut headers = [Header::EMPTY; 8];
+/// let Ok(Status::Complete((_, req))) = parse_request(&ParserConfig::default(), bytes, &mut headers)
+/// else { unreachable!() };
+/// let date = HttpDate::from_unix(1_795_741_323);
+/// let now = Now { ms: 0, unix_secs: 1_795_741_323, date: &date };
+/// let mut files = StaticTable::new(&[]);
+/// let mut path_buf = [0u8; 256];
+/// let mut site = Site { policy: &Policy::DEFAULT, source: &mut files, path_buf: &mut path_buf };
+/// let mut out = Vec::new();
+/// let response = redirect_to_https(&req, true, 8443, &now, &mut site, &mut out);
+/// assert_eq!(response.status.as_u16(), 301);
+/// let head = String::from_utf8(out).unwrap();
+/// assert!(head.contains("\r\nLocation: https://example.test:8443/a%20b?x=1\r\n"), "{head}");
+/// ```
+pub fn redirect_to_https<S: Source, K: Sink>(
+    req: &Request<'_, '_>,
+    keep_alive: bool,
+    https_port: u16,
+    now: &Now<'_>,
+    site: &mut Site<'_, S>,
+    sink: &mut K,
+) -> Response<S::Resource> {
+    let head_only = match req.method {
+        Method::Get => false,
+        Method::Head => true,
+        _ => return respond(req, keep_alive, now, site, sink),
+    };
+    let mut out = Out::new(sink, site.policy.server_name, now.date, keep_alive);
+    let response = match https_target(req) {
+        Some((host, path)) => out
+            .page(
+                StatusCode::MOVED_PERMANENTLY,
+                &[],
+                Some(Location::Https(host, https_port, path)),
+                head_only,
+            )
+            .no_resource(),
+        None => error_page(site, StatusCode::BAD_REQUEST, &[], head_only, &mut out),
+    };
+    out.finish(response)
+}
+
+/// The host (its port dropped) and the path-and-query of `req`, if both can go into a Location.
+fn https_target<'b>(req: &Request<'b, '_>) -> Option<(&'b [u8], &'b [u8])> {
+    let target = req.target;
+    if target.contains(&b'#') {
+        return None;
+    }
+    let (authority, path) = if target.first() == Some(&b'/') {
+        (req.header("host")?, target)
+    } else {
+        let rest = strip_prefix_ignore_case(target, b"http://")
+            .or_else(|| strip_prefix_ignore_case(target, b"https://"))?;
+        // RFC 3986 §3.2: the authority ends at the first '/' or '?'.
+        let end = rest
+            .iter()
+            .position(|&b| b == b'/' || b == b'?')
+            .unwrap_or(rest.len());
+        rest.split_at_checked(end)?
+    };
+    Some((uri_host(authority)?, path))
+}
+
+/// The `uri-host` of a `Host` value `uri-host [":" port]` (RFC 9110 §7.2), in the safe subset
+/// [`redirect_to_https`] names; `None` for anything else.
+fn uri_host(authority: &[u8]) -> Option<&[u8]> {
+    let (host, port) = if authority.first() == Some(&b'[') {
+        let close = authority.iter().position(|&b| b == b']')?;
+        let (literal, after) = authority.split_at_checked(close.checked_add(1)?)?;
+        let inside = literal.get(1..close)?;
+        if inside.is_empty()
+            || !inside
+                .iter()
+                .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        {
+            return None;
+        }
+        (literal, after)
+    } else {
+        let colon = authority
+            .iter()
+            .position(|&b| b == b':')
+            .unwrap_or(authority.len());
+        let (name, after) = authority.split_at_checked(colon)?;
+        if name.is_empty()
+            || !name
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        {
+            return None;
+        }
+        (name, after)
+    };
+    match port.split_first() {
+        None => Some(host),
+        Some((b':', digits)) if digits.iter().all(u8::is_ascii_digit) => Some(host),
+        Some(_) => None,
+    }
+}
+
 /// An error answer outside any request (a head that cannot be parsed, a timeout, too many
 /// connections): `close` says `Connection: close`; `extra` are more field lines.
 pub fn error_response<R, K: Sink>(
@@ -479,6 +595,14 @@ pub fn error_response<R, K: Sink>(
     let mut out = Out::new(sink, server_name, date, keep_alive);
     let response = out.error(status, extra, false);
     out.finish(response)
+}
+
+/// Where a redirect points.
+enum Location<'a> {
+    /// A directory's slashed name: the decoded path, and the query as sent.
+    Slashed(&'a str, &'a [u8]),
+    /// The request over HTTPS: the host, the port, and the path and query as sent.
+    Https(&'a [u8], u16, &'a [u8]),
 }
 
 enum Found<R> {
@@ -940,17 +1064,17 @@ impl<'k, K: Sink> Out<'k, K> {
     /// 301 to the directory's slashed name, the query kept; the path percent-encoded.
     fn redirect<R>(&mut self, path: &str, query: &[u8], head_only: bool) -> Response<R> {
         let status = StatusCode::MOVED_PERMANENTLY;
-        self.page(status, &[], Some((path, query)), head_only)
+        self.page(status, &[], Some(Location::Slashed(path, query)), head_only)
             .no_resource()
     }
 
-    /// A small HTML page for an error or, with a `location` (the decoded path and the query), a
-    /// redirect; `head_only` keeps the length, drops the body.
+    /// A small HTML page for an error or, with a `location`, a redirect; `head_only` keeps the
+    /// length, drops the body.
     fn page(
         &mut self,
         status: StatusCode,
         extra: &[(&str, &[u8])],
-        location: Option<(&str, &[u8])>,
+        location: Option<Location<'_>>,
         head_only: bool,
     ) -> Response<()> {
         let digits = status.digits();
@@ -960,17 +1084,37 @@ impl<'k, K: Sink> Out<'k, K> {
         let body_len =
             PAGE_START.len() + title_len + PAGE_MIDDLE.len() + title_len + PAGE_END.len();
         self.head(status, Some(HTML), Some(body_len as u64));
-        if let Some((path, query)) = location {
-            // The Location value is written in place: it can be three times the target's length.
-            self.put(&[b"Location: /"]);
-            self.put_encoded(path.as_bytes());
-            if !path.is_empty() {
-                self.put(&[b"/"]);
+        match location {
+            Some(Location::Slashed(path, query)) => {
+                // The Location value is written in place: it can be three times the target's
+                // length.
+                self.put(&[b"Location: /"]);
+                self.put_encoded(path.as_bytes());
+                if !path.is_empty() {
+                    self.put(&[b"/"]);
+                }
+                // The query as sent, but a raw byte above 0x7F (accepted in a target as if
+                // encoded) becomes %XX: Location is a URI-reference (RFC 9110 §10.2.2, RFC 3986
+                // §2.1).
+                self.put_encoded_where(query, |b| b >= 0x80);
+                self.put(&[b"\r\n"]);
             }
-            // The query as sent, but a raw byte above 0x7F (accepted in a target as if encoded)
-            // becomes %XX: Location is a URI-reference (RFC 9110 §10.2.2, RFC 3986 §2.1).
-            self.put_encoded_where(query, |b| b >= 0x80);
-            self.put(&[b"\r\n"]);
+            Some(Location::Https(host, port, path)) => {
+                self.put(&[b"Location: https://", host]);
+                if port != 443 {
+                    let mut digits = [0u8; 20];
+                    self.put(&[b":", crate::write::decimal(u64::from(port), &mut digits)]);
+                }
+                if path.first() != Some(&b'/') {
+                    self.put(&[b"/"]);
+                }
+                // The path and query as sent; a byte no URI holds as it is (a raw byte above
+                // 0x7F, `"`, `<`, `\`, ...) becomes %XX (RFC 3986 §2.1), escapes already there
+                // stay.
+                self.put_encoded_where(path, |b| !(pchar_or_slash(b) || b == b'?' || b == b'%'));
+                self.put(&[b"\r\n"]);
+            }
+            None => {}
         }
         for (name, value) in extra {
             self.field(name, value);

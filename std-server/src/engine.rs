@@ -77,33 +77,55 @@ pub fn run(
             return Err(RunError::Startup(msg));
         }
     };
-    // The TLS listener, beside the plain one on the same host.
-    let tls_listeners = match &settings.tls {
-        Some(tls) => {
-            match listen::bind_listeners(&settings.config.server.host, tls.port, threads) {
-                Ok(listeners) => listeners,
-                Err(e) => {
-                    let msg = format!(
-                        "{}: tls.port: cannot listen on {}:{}: {}",
-                        settings.source,
-                        settings.config.server.host,
-                        tls.port,
-                        listen::describe(&e)
-                    );
-                    if settings.config.log.error_log.as_str() != "-" {
-                        errors.error(&msg);
-                    }
-                    logger.shutdown();
-                    return Err(RunError::Startup(msg));
+    let mut groups = vec![Group {
+        addr,
+        tls: false,
+        sockets: listeners,
+    }];
+    // More listeners: plain ones on `server.also_listen`, TLS on `server.host:tls.port` and
+    // `tls.also_listen`.
+    let mut more: Vec<(String, String, u16, bool)> = Vec::new();
+    for (i, a) in settings.config.server.also_listen.iter().enumerate() {
+        // Checked by validate().
+        if let Ok(a) = a.parse::<std::net::SocketAddr>() {
+            let key = format!("server.also_listen[{i}]");
+            more.push((key, a.ip().to_string(), a.port(), false));
+        }
+    }
+    if let Some(tls) = &settings.tls {
+        let host = settings.config.server.host.clone();
+        more.push(("tls.port".to_owned(), host, tls.port, true));
+        for (i, a) in tls.also_listen.iter().enumerate() {
+            let key = format!("tls.also_listen[{i}]");
+            more.push((key, a.ip().to_string(), a.port(), true));
+        }
+    }
+    for (key, host, port, tls) in more {
+        match listen::bind_listeners(&host, port, threads) {
+            Ok(sockets) => groups.push(Group {
+                addr: sockets[0].local_addr()?,
+                tls,
+                sockets,
+            }),
+            Err(e) => {
+                let shown = if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    host
+                };
+                let msg = format!(
+                    "{}: {key}: cannot listen on {shown}:{port}: {}",
+                    settings.source,
+                    listen::describe(&e)
+                );
+                if settings.config.log.error_log.as_str() != "-" {
+                    errors.error(&msg);
                 }
+                logger.shutdown();
+                return Err(RunError::Startup(msg));
             }
         }
-        None => Vec::new(),
-    };
-    let tls_addr = match tls_listeners.first() {
-        Some(listener) => Some(listener.local_addr()?),
-        None => None,
-    };
+    }
     let nofile_needed = nofile_needed(settings.config.server.max_connections, threads);
     match raise_nofile_limit(nofile_needed) {
         Ok(soft) if soft >= nofile_needed => {}
@@ -126,8 +148,7 @@ pub fn run(
     let metrics_counters = metrics.as_ref().map(|(m, _)| Arc::clone(m));
     let mut current = Generation::start(
         &settings,
-        &listeners,
-        &tls_listeners,
+        &groups,
         batches,
         &errors,
         metrics_counters.as_ref(),
@@ -139,9 +160,10 @@ pub fn run(
     // connects right after it sees the final process.
     {
         let mut out = io::stdout().lock();
-        writeln!(out, "staticd listening on http://{addr}/")?;
-        if let Some(tls_addr) = tls_addr {
-            writeln!(out, "staticd listening on https://{tls_addr}/")?;
+        // The first line is the first plain listener's (what a supervisor or a test reads).
+        for group in &groups {
+            let scheme = if group.tls { "https" } else { "http" };
+            writeln!(out, "staticd listening on {scheme}://{}/", group.addr)?;
         }
         if let Some((_, metrics_addr)) = &metrics {
             writeln!(out, "staticd metrics on http://{metrics_addr}/metrics")?;
@@ -164,14 +186,8 @@ pub fn run(
             Ok(next) => {
                 let next = Arc::new(next);
                 let batches = logger.batches(threads, next.config.log.format);
-                match Generation::start(
-                    &next,
-                    &listeners,
-                    &tls_listeners,
-                    batches,
-                    &errors,
-                    metrics_counters.as_ref(),
-                ) {
+                match Generation::start(&next, &groups, batches, &errors, metrics_counters.as_ref())
+                {
                     Ok(started) => {
                         let old = std::mem::replace(&mut current, started);
                         old.retire();
@@ -206,8 +222,7 @@ pub fn run(
     }
     // The workers close their clones as they stop: with these gone too, the port refuses new
     // connections at once instead of queueing them until the process exits.
-    drop(listeners);
-    drop(tls_listeners);
+    drop(groups);
     for generation in retiring.iter().chain([&current]) {
         generation.stop();
     }
@@ -263,8 +278,17 @@ fn reload(current: &Settings, from: &ReloadFrom) -> Result<Settings, String> {
         ("server.port", now.server.port != new.server.port),
         ("server.threads", current.threads != next.threads),
         (
+            "server.also_listen",
+            now.server.also_listen != new.server.also_listen,
+        ),
+        (
             "tls.port",
             current.tls.as_ref().map(|t| t.port) != next.tls.as_ref().map(|t| t.port),
+        ),
+        (
+            "tls.also_listen",
+            current.tls.as_ref().map(|t| &t.also_listen)
+                != next.tls.as_ref().map(|t| &t.also_listen),
         ),
         ("log.access_log", now.log.access_log != new.log.access_log),
         ("log.error_log", now.log.error_log != new.log.error_log),
@@ -277,6 +301,14 @@ fn reload(current: &Settings, from: &ReloadFrom) -> Result<Settings, String> {
         )),
         None => Ok(next),
     }
+}
+
+/// The listening sockets of one address, one per worker (clones of one passed socket, or a
+/// `SO_REUSEPORT` group), and whether its connections speak TLS.
+struct Group {
+    addr: std::net::SocketAddr,
+    tls: bool,
+    sockets: Vec<std::net::TcpListener>,
 }
 
 /// The workers serving with one version of the settings. A reload starts a new generation on
@@ -292,8 +324,7 @@ struct Generation {
 impl Generation {
     fn start(
         settings: &Arc<Settings>,
-        listeners: &[std::net::TcpListener],
-        tls_listeners: &[std::net::TcpListener],
+        groups: &[Group],
         batches: Vec<AccessBatch>,
         errors: &ErrorLog,
         metrics: Option<&Arc<Metrics>>,
@@ -309,21 +340,30 @@ impl Generation {
             metrics: metrics.cloned(),
         });
         let versions = Arc::new(VersionTable::default());
-        let mut wakers = Vec::with_capacity(listeners.len());
-        let mut polls = Vec::with_capacity(listeners.len());
-        let mut clones = Vec::with_capacity(listeners.len());
-        for (i, listener) in listeners.iter().enumerate() {
+        let threads = groups.first().map_or(0, |g| g.sockets.len());
+        // The plain listeners redirect to the first TLS listener's port, or the one configured.
+        let https_redirect = settings.tls.as_ref().filter(|t| t.redirect).and_then(|t| {
+            t.redirect_port
+                .or_else(|| groups.iter().find(|g| g.tls).map(|g| g.addr.port()))
+        });
+        let mut wakers = Vec::with_capacity(threads);
+        let mut polls = Vec::with_capacity(threads);
+        let mut clones = Vec::with_capacity(threads);
+        for i in 0..threads {
             let poll = Poll::new()?;
             wakers.push(Arc::new(Waker::new(poll.registry(), WAKER)?));
             polls.push(poll);
-            let tls = match tls_listeners.get(i) {
-                Some(listener) => Some(listener.try_clone()?),
-                None => None,
-            };
-            clones.push((listener.try_clone()?, tls));
+            // Worker i takes the i-th socket of every address.
+            let mut mine = Vec::with_capacity(groups.len());
+            for group in groups {
+                if let Some(socket) = group.sockets.get(i) {
+                    mine.push((socket.try_clone()?, group.tls));
+                }
+            }
+            clones.push(mine);
         }
-        let mut workers = Vec::with_capacity(listeners.len());
-        for (index, (((listener, tls_listener), poll), batch)) in
+        let mut workers = Vec::with_capacity(threads);
+        for (index, ((listeners, poll), batch)) in
             clones.into_iter().zip(polls).zip(batches).enumerate()
         {
             let settings = Arc::clone(settings);
@@ -334,14 +374,16 @@ impl Generation {
                 .name(format!("staticd-worker-{index}"))
                 .spawn(move || {
                     IN_WORKER.with(|w| w.set(true));
-                    let listener = TcpListener::from_std(listener);
-                    let tls_listener = tls_listener.map(TcpListener::from_std);
+                    let listeners = listeners
+                        .into_iter()
+                        .map(|(socket, tls)| (TcpListener::from_std(socket), tls))
+                        .collect();
                     let files =
                         FileCache::new(&settings.config, &settings.root, versions, errors.clone());
                     worker(
                         poll,
-                        listener,
-                        tls_listener,
+                        listeners,
+                        https_redirect,
                         &settings,
                         &shared,
                         batch,

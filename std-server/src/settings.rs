@@ -80,6 +80,9 @@ pub struct ServerConfig {
     pub host: String,
     /// TCP port; 0 binds a free port. Default 8080.
     pub port: u16,
+    /// More plain listeners, each `IP:PORT` (`"[::1]:8080"` for IPv6), served like `host:port`.
+    /// Default none.
+    pub also_listen: Vec<String>,
     /// The served directory. Default `"."`, resolved against the settings file's folder.
     pub root: String,
     /// Largest request head in bytes (and largest request body). Default 8192, at least 1024.
@@ -372,6 +375,7 @@ impl Default for ServerConfig {
         Self {
             host: "127.0.0.1".to_owned(),
             port: 8080,
+            also_listen: Vec::new(),
             root: ".".to_owned(),
             max_request_bytes: policy.max_request_bytes,
             threads: None,
@@ -443,6 +447,19 @@ impl Config {
         let server = &self.server;
         if server.host.is_empty() {
             return Err(err("server.host", "must not be empty"));
+        }
+        if let Some(index) = server
+            .also_listen
+            .iter()
+            .position(|a| a.parse::<std::net::SocketAddr>().is_err())
+        {
+            return Err(ConfigError {
+                index: Some(index),
+                ..err(
+                    "server.also_listen",
+                    "must be an IP address and a port, like \"[::1]:8080\"",
+                )
+            });
         }
         if server.root.is_empty() {
             return Err(err("server.root", "must not be empty"));

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,6 +37,16 @@ pub struct TlsFile {
     /// More certificates, chosen by the name the client asks for (SNI).
     #[serde(default)]
     pub names: Vec<NamedCertificate>,
+    /// More TLS listeners, each `IP:PORT` (`"[::1]:8443"` for IPv6).
+    #[serde(default)]
+    pub also_listen: Vec<String>,
+    /// The plain listeners answer every GET and HEAD with a redirect to HTTPS instead of serving.
+    #[serde(default)]
+    pub redirect: bool,
+    /// The port the redirect names, when clients reach the TLS listener on another port than
+    /// `port` (a port mapping in front). Default: the TLS listener's own port.
+    #[serde(default)]
+    pub redirect_port: Option<u16>,
 }
 
 /// One `[[tls.names]]` entry.
@@ -52,6 +63,11 @@ pub struct NamedCertificate {
 #[derive(Debug, Clone)]
 pub struct Tls {
     pub port: u16,
+    /// More TLS listeners' addresses.
+    pub also_listen: Vec<SocketAddr>,
+    /// The plain listeners redirect to HTTPS.
+    pub redirect: bool,
+    pub redirect_port: Option<u16>,
     pub config: Arc<ServerConfig>,
 }
 
@@ -65,6 +81,13 @@ pub struct TlsError {
 /// Reads every certificate and key `file` names (paths relative to `base`) and builds the server
 /// configuration.
 pub fn load(file: &TlsFile, base: &Path) -> Result<Tls, TlsError> {
+    let mut also_listen = Vec::with_capacity(file.also_listen.len());
+    for (i, addr) in file.also_listen.iter().enumerate() {
+        also_listen.push(addr.parse().map_err(|_| TlsError {
+            key: format!("tls.also_listen[{i}]"),
+            reason: format!("{addr:?} is not an IP address and a port, like \"[::1]:8443\""),
+        })?);
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let default = certified_key(
         &provider,
@@ -102,6 +125,9 @@ pub fn load(file: &TlsFile, base: &Path) -> Result<Tls, TlsError> {
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Tls {
         port: file.port,
+        also_listen,
+        redirect: file.redirect,
+        redirect_port: file.redirect_port,
         config: Arc::new(config),
     })
 }

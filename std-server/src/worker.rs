@@ -27,10 +27,10 @@ use crate::log::{AccessBatch, AccessLine, ErrorLog};
 use crate::policy::PolicyLists;
 use crate::timers::{TIMER_KINDS, Timers};
 
-const LISTENER: Token = Token(0);
 pub const WAKER: Token = Token(1);
-const TLS_LISTENER: Token = Token(2);
-const FIRST_CONN: usize = 3;
+const FIRST_CONN: usize = 2;
+/// The token of a worker's first listener; connections never count this high.
+const FIRST_LISTENER: usize = usize::MAX / 2;
 /// In-flight responses get this long to finish after SIGTERM/SIGINT.
 pub const GRACE_PERIOD: Duration = Duration::from_secs(10);
 /// accept() out of descriptors: pause accepting on this worker for this long.
@@ -116,9 +116,13 @@ impl Slab {
 
 struct Worker<'s> {
     poll: Poll,
-    listener: Option<TcpListener>,
-    /// The TLS listener and the configuration its connections start with.
-    tls_listener: Option<(TcpListener, Arc<rustls::ServerConfig>)>,
+    /// The listeners, plain or TLS (`true`), by token from [`FIRST_LISTENER`]; emptied when the
+    /// worker stops accepting.
+    listeners: Vec<(TcpListener, bool)>,
+    /// The configuration TLS connections start with.
+    tls_config: Option<Arc<rustls::ServerConfig>>,
+    /// The plain listeners' requests are redirected to HTTPS on this port.
+    https_redirect: Option<u16>,
     conns: Slab,
     ctx: Ctx<'s>,
     shared: &'s Shared,
@@ -134,30 +138,24 @@ struct Worker<'s> {
 #[allow(clippy::too_many_arguments)]
 pub fn worker(
     poll: Poll,
-    mut listener: TcpListener,
-    tls_listener: Option<TcpListener>,
+    mut listeners: Vec<(TcpListener, bool)>,
+    https_redirect: Option<u16>,
     settings: &Settings,
     shared: &Shared,
     log: AccessBatch,
     errors: &ErrorLog,
     files: FileCache,
 ) {
-    if let Err(e) = poll
-        .registry()
-        .register(&mut listener, LISTENER, Interest::READABLE)
-    {
-        errors.error(format_args!("worker cannot register its listener: {e}"));
-        return;
+    for (i, (listener, _)) in listeners.iter_mut().enumerate() {
+        if let Err(e) =
+            poll.registry()
+                .register(listener, Token(FIRST_LISTENER + i), Interest::READABLE)
+        {
+            errors.error(format_args!("worker cannot register its listener: {e}"));
+            return;
+        }
     }
-    let mut tls_listener = tls_listener.zip(settings.tls.as_ref().map(|t| Arc::clone(&t.config)));
-    if let Some((listener, _)) = &mut tls_listener
-        && let Err(e) = poll
-            .registry()
-            .register(listener, TLS_LISTENER, Interest::READABLE)
-    {
-        errors.error(format_args!("worker cannot register its TLS listener: {e}"));
-        return;
-    }
+    let tls_config = settings.tls.as_ref().map(|t| Arc::clone(&t.config));
     let server = &settings.config.server;
     let lists = PolicyLists::new(&settings.config);
     let policy = lists.policy();
@@ -193,8 +191,9 @@ pub fn worker(
     };
     let mut worker = Worker {
         poll,
-        listener: Some(listener),
-        tls_listener,
+        listeners,
+        tls_config,
+        https_redirect,
         conns: Slab {
             slots: Vec::new(),
             free: Vec::new(),
@@ -227,8 +226,9 @@ impl Worker<'_> {
             self.ctx.tick(started);
             for event in events.iter() {
                 match event.token() {
-                    LISTENER => self.accept(false),
-                    TLS_LISTENER => self.accept(true),
+                    Token(token) if token >= FIRST_LISTENER => {
+                        self.accept(token - FIRST_LISTENER);
+                    }
                     WAKER => {
                         if self.shared.stop.load(Ordering::SeqCst) && !self.ctx.stopping {
                             self.begin_stop();
@@ -260,8 +260,9 @@ impl Worker<'_> {
                 .is_some_and(|t| t <= self.ctx.now_ms)
             {
                 self.accept_paused_until = None;
-                self.accept(false);
-                self.accept(true);
+                for index in 0..self.listeners.len() {
+                    self.accept(index);
+                }
             }
             self.fire_timers();
             self.ctx.log.send_if_due(self.ctx.now_ms);
@@ -297,18 +298,13 @@ impl Worker<'_> {
         .map(|deadline| Duration::from_millis(deadline.saturating_sub(self.ctx.now_ms)))
     }
 
-    /// Accepts what waits on the plain listener, or on the TLS one (`tls`).
-    fn accept(&mut self, tls: bool) {
+    /// Accepts what waits on the listener `index`.
+    fn accept(&mut self, index: usize) {
         if self.accept_paused_until.is_some() {
             return;
         }
         loop {
-            let listener = if tls {
-                self.tls_listener.as_ref().map(|(l, _)| l)
-            } else {
-                self.listener.as_ref()
-            };
-            let Some(listener) = listener else {
+            let Some(&(ref listener, tls)) = self.listeners.get(index) else {
                 return;
             };
             let (stream, peer) = match listener.accept() {
@@ -353,8 +349,8 @@ impl Worker<'_> {
                 // Over TLS a 503 would need a handshake first: the socket just closes.
                 continue;
             }
-            let session = match &self.tls_listener {
-                Some((_, config)) if tls => {
+            let session = match &self.tls_config {
+                Some(config) if tls => {
                     match rustls::ServerConnection::new(Arc::clone(config)) {
                         Ok(mut session) => {
                             // Bounded by the caller instead: records are written out before more
@@ -397,7 +393,12 @@ impl Worker<'_> {
         }
         let id = self.next_id;
         self.next_id += 1;
-        let http = Connection::new(self.ctx.now_ms, self.ctx.policy.header_timeout_ms);
+        let mut http = Connection::new(self.ctx.now_ms, self.ctx.policy.header_timeout_ms);
+        if let Some(port) = self.https_redirect
+            && tls.is_none()
+        {
+            http = http.redirecting_to_https(port);
+        }
         // A PROXY header comes before the TLS handshake, which reads the socket itself: the header
         // is taken on plain connections only (the README says so).
         let awaiting = if tls.is_some() {
@@ -544,10 +545,7 @@ impl Worker<'_> {
     /// Leaves accepting to others (a reload's new workers): the connections already accepted
     /// are served as usual until the stop.
     fn stop_accepting(&mut self) {
-        if let Some(mut listener) = self.listener.take() {
-            let _ = self.poll.registry().deregister(&mut listener);
-        }
-        if let Some((mut listener, _)) = self.tls_listener.take() {
+        for (mut listener, _) in self.listeners.drain(..) {
             let _ = self.poll.registry().deregister(&mut listener);
         }
     }

@@ -46,14 +46,23 @@ impl Ca {
 /// A server with `[tls]` on a free port: the default certificate for `localhost`, and one for
 /// `b.test` by SNI. Returns the server, the directory of the PEM files and the TLS port.
 fn tls_server(extra_files: &[(&str, &[u8])]) -> (Server, TempDir, u16) {
+    tls_server_with("", "", extra_files)
+}
+
+/// [`tls_server`] with more `[server]` and `[tls]` lines.
+fn tls_server_with(
+    server_lines: &str,
+    tls_lines: &str,
+    extra_files: &[(&str, &[u8])],
+) -> (Server, TempDir, u16) {
     let certs = TempDir::new();
     let ca = Ca::new(&certs);
     ca.leaf(&certs, "localhost", &["localhost"]);
     ca.leaf(&certs, "b", &["b.test"]);
     let path = |f: &str| toml_literal(&certs.path().join(f).display().to_string());
     let config = format!(
-        "[server]\nthreads = 2\n\n[tls]\nport = 0\ncertificate = {}\nkey = {}\n\n\
-         [[tls.names]]\nname = \"b.test\"\ncertificate = {}\nkey = {}\n",
+        "[server]\nthreads = 2\n{server_lines}\n[tls]\nport = 0\ncertificate = {}\nkey = {}\n\
+         {tls_lines}\n[[tls.names]]\nname = \"b.test\"\ncertificate = {}\nkey = {}\n",
         path("localhost.pem"),
         path("localhost.key"),
         path("b.pem"),
@@ -68,14 +77,24 @@ fn tls_server(extra_files: &[(&str, &[u8])]) -> (Server, TempDir, u16) {
     (server, certs, port)
 }
 
-/// The TLS port from the second ready line, `staticd listening on https://127.0.0.1:PORT/`.
+/// The TLS port from the second ready line, `staticd listening on https://127.0.0.1:PORT/` (the
+/// harness keeps the lines after the first).
 fn tls_port(server: &Server) -> u16 {
-    let lines = server.wait_stdout_lines(2, Duration::from_secs(5));
-    let line = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("staticd listening on https://127.0.0.1:"))
-        .unwrap_or_else(|| panic!("no https ready line in {lines:?}"));
-    line.trim_end_matches('/').parse().expect("a port")
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let lines = server.stdout_lines();
+        if let Some(line) = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("staticd listening on https://127.0.0.1:"))
+        {
+            return line.trim_end_matches('/').parse().expect("a port");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no https ready line in {lines:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// curl against `https://localhost:PORT/...` trusting only the test CA; (status, stdout, stderr).
@@ -335,4 +354,222 @@ fn a_missing_or_broken_certificate_or_key_refuses_to_start_naming_the_key() {
         },
         "tls.names[0].key",
     );
+}
+
+/// The addresses of the `n` ready lines, `staticd listening on SCHEME://ADDR/`, as (scheme, addr).
+fn ready_addrs(server: &Server, n: usize) -> Vec<(String, std::net::SocketAddr)> {
+    let lines = server.wait_stdout_lines(n - 1, Duration::from_secs(5));
+    std::iter::once(format!("staticd listening on http://{}/", server.addr()))
+        .chain(lines)
+        .filter_map(|l| {
+            let rest = l.strip_prefix("staticd listening on ")?;
+            let (scheme, addr) = rest.split_once("://")?;
+            Some((scheme.to_owned(), addr.trim_end_matches('/').parse().ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn plain_and_tls_listeners_on_ipv4_and_ipv6_serve_at_once() {
+    let (server, certs, _) = tls_server_with(
+        "also_listen = [\"[::1]:0\"]\n",
+        "also_listen = [\"[::1]:0\"]\n",
+        &[],
+    );
+    let addrs = ready_addrs(&server, 4);
+    let shown: Vec<String> = addrs.iter().map(|(s, a)| format!("{s}://{a}")).collect();
+    assert_eq!(addrs.len(), 4, "{shown:?}");
+    for (scheme, v6) in [
+        ("http", false),
+        ("http", true),
+        ("https", false),
+        ("https", true),
+    ] {
+        let (_, addr) = addrs
+            .iter()
+            .find(|(s, a)| s == scheme && a.is_ipv6() == v6)
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {scheme} listener on IPv{}: {shown:?}",
+                    if v6 { 6 } else { 4 }
+                )
+            });
+        let ip = if v6 {
+            "[::1]".to_owned()
+        } else {
+            addr.ip().to_string()
+        };
+        let port = addr.port();
+        let (ok, body, stderr) = curl(
+            &certs,
+            port,
+            &[
+                "--resolve",
+                &format!("localhost:{port}:{ip}"),
+                &format!("{scheme}://localhost:{port}/a.txt"),
+                "-w",
+                "%{remote_ip}",
+            ],
+        );
+        assert!(ok, "{scheme}://{addr}: {stderr}");
+        let expected_ip = if v6 { "::1" } else { "127.0.0.1" };
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            format!("hello over tls\n{expected_ip}"),
+            "{scheme}://{addr}"
+        );
+    }
+    // Plain HTTP on an IPv6 TLS listener is closed, never answered in plain text.
+    let (_, v6_tls) = addrs
+        .iter()
+        .find(|(s, a)| s == "https" && a.is_ipv6())
+        .unwrap();
+    let got = exchange(
+        *v6_tls,
+        b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+        Duration::from_secs(5),
+        false,
+    );
+    assert!(!got.bytes.starts_with(b"HTTP/"), "{}", got.lossy());
+}
+
+#[test]
+fn a_bad_listen_address_refuses_to_start_naming_the_key() {
+    let dir = TempDir::new();
+    let site = dir.mkdir("site");
+    let ca = Ca::new(&dir);
+    ca.leaf(&dir, "one", &["localhost"]);
+    for (server_lines, tls_lines, key) in [
+        (
+            "also_listen = [\"localhost:80\"]\n",
+            "",
+            "server.also_listen[0]",
+        ),
+        (
+            "",
+            "also_listen = [\"[::1]:0\", \"::1\"]\n",
+            "tls.also_listen[1]",
+        ),
+    ] {
+        let text = format!(
+            "[server]\nhost = \"127.0.0.1\"\nport = 0\nroot = {}\n{server_lines}\n[tls]\nport = 0\n\
+             certificate = \"one.pem\"\nkey = \"one.key\"\n{tls_lines}",
+            toml_literal(&site.display().to_string()),
+        );
+        let config = dir.write("staticd.toml", text.as_bytes());
+        let run = run_staticd(
+            &["--config", config.to_str().unwrap()],
+            dir.path(),
+            RUN_LIMIT,
+        );
+        assert_refused_at_start("bad listen address", &run, &[key]);
+    }
+}
+
+/// A raw request to the plain listener of `server`.
+fn plain(server: &Server, raw: &[u8]) -> Response {
+    server.request(raw)
+}
+
+#[test]
+fn the_plain_listener_redirects_to_https_with_the_host_checked_and_curl_follows() {
+    let (server, certs, port) = tls_server_with("", "redirect = true\n", &[]);
+    let location = |raw: &[u8]| {
+        let r = plain(&server, raw);
+        (r.status, r.header("location").map(str::to_owned), r)
+    };
+    // The path and query as sent, the host without its port, the TLS listener's port.
+    let (status, loc, r) =
+        location(b"GET /a.txt?x=1&y=%41 HTTP/1.1\r\nHost: localhost:8080\r\n\r\n");
+    assert_eq!(status, 301);
+    assert_eq!(
+        loc.as_deref(),
+        Some(format!("https://localhost:{port}/a.txt?x=1&y=%41").as_str())
+    );
+    assert!(!r.says_close());
+    let (status, loc, r) = location(b"HEAD /dir/ HTTP/1.1\r\nHost: [::1]\r\n\r\n");
+    assert_eq!(status, 301);
+    assert_eq!(
+        loc.as_deref(),
+        Some(format!("https://[::1]:{port}/dir/").as_str())
+    );
+    assert!(r.body.is_empty());
+    // RFC 9112 §3.2.2: an absolute-form target's authority wins over Host.
+    let (_, loc, _) = location(b"GET http://Other.test:81 HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!(
+        loc.as_deref(),
+        Some(format!("https://Other.test:{port}/").as_str())
+    );
+    // Bytes no URI holds as they are are escaped, never copied into the field.
+    let (_, loc, _) = location(b"GET /a\"<b>\xff HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!(
+        loc.as_deref(),
+        Some(format!("https://localhost:{port}/a%22%3Cb%3E%FF").as_str())
+    );
+    // A Host that is not a plain host name or address: 400, no Location at all.
+    for host in [
+        &b"evil.test/path"[..],
+        b"user@evil.test",
+        b"a\"b",
+        b"evil.test:80x",
+        b"[::1]x",
+        b"[evil]",
+        b"ex%61mple.test",
+        b"a b",
+        b":8080",
+    ] {
+        let mut raw = b"GET /a.txt HTTP/1.1\r\nHost: ".to_vec();
+        raw.extend_from_slice(host);
+        raw.extend_from_slice(b"\r\n\r\n");
+        let r = plain(&server, &raw);
+        assert_eq!(r.status, 400, "Host: {}", String::from_utf8_lossy(host));
+        assert_eq!(r.header("location"), None);
+    }
+    // Methods that read nothing are answered as everywhere else.
+    assert_eq!(
+        plain(
+            &server,
+            b"POST /a.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"
+        )
+        .status,
+        405
+    );
+    // Several requests on one connection are each redirected.
+    let mut conn = server.connect();
+    for _ in 0..3 {
+        conn.send(b"GET /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .unwrap();
+        assert_eq!(conn.read_response().status, 301);
+    }
+    // curl follows the redirect from the plain port to HTTPS and gets the file.
+    let plain_port = server.port();
+    let (ok, body, stderr) = curl(
+        &certs,
+        port,
+        &[
+            "-L",
+            "--resolve",
+            &format!("localhost:{plain_port}:127.0.0.1"),
+            &format!("http://localhost:{plain_port}/a.txt"),
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(body, b"hello over tls\n");
+    // The access log records the 301 like any answer (written in batches: wait for it).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.access_log().contains("\"GET /a.txt HTTP/1.1\" 301 ") {
+        assert!(Instant::now() < deadline, "{}", server.access_log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_redirect_port_of_443_is_left_out_of_the_location() {
+    let (server, _certs, _) = tls_server_with("", "redirect = true\nredirect_port = 443\n", &[]);
+    let r = plain(
+        &server,
+        b"GET /a.txt HTTP/1.1\r\nHost: www.example.test\r\n\r\n",
+    );
+    assert_eq!(r.status, 301);
+    assert_eq!(r.header("location"), Some("https://www.example.test/a.txt"));
 }
