@@ -3,7 +3,8 @@
 #   - Debian's `chromium` and `chromium-driver` (headless browser test of site/, issue 4);
 #   - a Python venv at .venv/ (repository root) holding REDbot from PyPI (the HTTP lint judge, issue 4);
 #   - Debian's `systemd` for its `systemd-socket-activate` and `systemd-analyze` (the unit-file and
-#     socket-activation tests).
+#     socket-activation tests);
+#   - Debian's `haproxy` (two staticd replicas behind a balancer).
 # Idempotent and non-interactive: safe to run on every CI run (CI=true, no stdin, root). It runs
 # `apt-get update` only when a package is missing and the package lists cannot provide it, and exits
 # non-zero on any failure.
@@ -43,7 +44,10 @@ REDBOT_VERSION="2.7.1"
 # started as a service).
 # curl (built with brotli and zstd), openssl, gzip and python3: the content-coding and TLS tests
 # decode and handshake with them.
-APT_PACKAGES=(chromium chromium-driver systemd curl openssl gzip python3)
+# haproxy: the balancer in front of two replicas (PROXY protocol v1/v2, health checks, a rolling
+# restart); the tests run /usr/sbin/haproxy in the foreground (-db) with a generated configuration,
+# never the packaged service.
+APT_PACKAGES=(chromium chromium-driver systemd curl openssl gzip python3 haproxy)
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv_dir="${repo_root}/.venv"
@@ -110,6 +114,8 @@ command -v chromium >/dev/null 2>&1 || fail "chromium is not on PATH after insta
 command -v chromedriver >/dev/null 2>&1 || fail "chromedriver is not on PATH after install"
 log "chromium: $(chromium --version 2>/dev/null | head -n1) at $(command -v chromium)"
 log "chromedriver: $(chromedriver --version 2>/dev/null | head -n1) at $(command -v chromedriver)"
+[[ -x /usr/sbin/haproxy ]] || fail "/usr/sbin/haproxy is missing after install"
+log "haproxy: $(/usr/sbin/haproxy -v 2>/dev/null | head -n1)"
 
 python_bin="$(command -v python3 || true)"
 if [[ -z "${python_bin}" ]]; then
