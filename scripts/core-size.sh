@@ -20,7 +20,10 @@
 #              decimal, dates, status, Policy::DEFAULT + Policy::validate
 #   serde      the same, with the policy read from a postcard policy blob (PolicyBlob) and validated
 #   server     the whole serving core a device runs: the blocking driver, the sans-IO Connection and
-#              the response decision over a StaticTable (and the 503 of a busy server)
+#              the response decision over a StaticTable (and the 503 of a busy server), without
+#              the core's optional features: what a device links
+#   server-full the same with the `listing` and `encoding` features (directory listings, content
+#              negotiation), as the desktop server builds the core
 #   httparse   httparse::Request::parse, for scale
 #
 # "of which core code" is the core (or server) probe's .text minus the probe's own glue (the code
@@ -33,7 +36,7 @@
 # the core. It needs llvm-objdump and llvm-symbolizer; without them the row is left out.
 #
 # Usage: scripts/core-size.sh                 the table (adds the target with rustup if missing)
-#        scripts/core-size.sh --breakdown [parser|core|serde|server]
+#        scripts/core-size.sh --breakdown [parser|core|serde|server|server-full]
 #                                             where one probe's .text goes, by module and function
 #                                             (needs llvm-objdump and llvm-symbolizer)
 #        scripts/core-size.sh --lint          only the rustfmt and clippy checks of the probe
@@ -42,7 +45,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="$repo/target/core-size"
 probe="$repo/core/size-probe"
-kinds=(parser core serde server httparse)
+kinds=(parser core serde server server-full httparse)
 target=thumbv7em-none-eabihf
 
 if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
@@ -221,4 +224,5 @@ row "serving core (drive, conn, respond)" server
 if [[ -n "${text[server-only]:-}" ]]; then
     row "  of which core code (probe glue out)" server-only
 fi
+row "serving core + listing, encoding" server-full
 row "httparse request parser, for scale" httparse

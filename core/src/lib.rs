@@ -31,6 +31,11 @@
 //! | `defmt` | `defmt::Format` on the public types, for embedded logging |
 //! | `async` | [`drive::serve_async`] over `embedded-io-async` |
 //! | `build` | the build-time helper turning a folder into a [`StaticTable`] (std) |
+//! | `listing` | directory listings in the response decision (`Policy::listing`); without it a directory with no index file is a 404 and `Policy::validate` refuses `listing` |
+//! | `encoding` | content negotiation in the response decision: precompressed siblings and the source's on-the-fly encodings by `Accept-Encoding`, with `Vary`; without it the file itself is sent |
+//!
+//! The desktop server turns on `listing` and `encoding`; a device leaves them off unless it
+//! serves directories or precompressed files (they are about 9 KiB of thumbv7em code together).
 //!
 //! Size on `thumbv7em-none-eabihf` (opt-level "z", LTO): `scripts/core-size.sh` builds a probe
 //! that calls every public function and prints the `.text` of the request parser, the whole core

@@ -296,6 +296,16 @@ pub struct Choice<R> {
     pub negotiable: bool,
 }
 
+impl<R> Choice<R> {
+    /// The file itself, with no other representation (the core built without `encoding`).
+    pub fn identity() -> Self {
+        Choice {
+            encoded: None,
+            negotiable: false,
+        }
+    }
+}
+
 /// Chooses among `file` (served at `path`, of `content_type`), its precompressed siblings, and
 /// the encodings the source makes on the fly for a compressible type of at least
 /// [`MIN_COMPRESS_BYTES`]. A ranged `GET` takes an encoding made on the fly only when it is
@@ -538,6 +548,7 @@ mod tests {
     }
 
     /// The decision over a table with a precompressed sibling: the whole head for `request`.
+    #[cfg(feature = "encoding")]
     fn answer(request: &str) -> std::string::String {
         use crate::date::HttpDate;
         use crate::parse::{Header, ParserConfig, Status, parse_request};
@@ -616,6 +627,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "encoding")]
     fn a_sibling_is_sent_with_its_coding_tag_and_length_under_the_files_type() {
         let gz = answer(
             "GET /app.js HTTP/1.1\r\nHost: a\r\nAccept-Encoding: br;q=1, gzip;q=0.8\r\n\r\n",
@@ -656,6 +668,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "encoding")]
     fn validators_and_ranges_apply_to_the_chosen_representation() {
         let not_modified = answer(
             "GET /app.js HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\nIf-None-Match: \"js-gz\"\r\n\r\n",

@@ -332,6 +332,13 @@ impl Policy<'_> {
                 "must be a path below the root (\"index.html\": no leading '/', '.' or '..')",
             ));
         }
+        if self.listing && !cfg!(feature = "listing") {
+            return Err(err(
+                "files.directory_listing",
+                None,
+                "needs staticd-core built with its `listing` feature",
+            ));
+        }
         if !LISTING_PAGE_RANGE.contains(&self.listing_page_entries) {
             return Err(err(
                 "files.listing_page_entries",

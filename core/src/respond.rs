@@ -240,7 +240,11 @@ fn decide<S: Source, K: Sink>(
             let served = path_str(site.path_buf, served_len);
             // The type is the file's whichever encoding is sent (RFC 9110 §8.4).
             let content_type = file.content_type().unwrap_or_else(|| mime_for_path(served));
-            let chosen = negotiate::choose(req, site.source, served, &file, content_type);
+            let chosen = if cfg!(feature = "encoding") {
+                negotiate::choose(req, site.source, served, &file, content_type)
+            } else {
+                negotiate::Choice::identity()
+            };
             let representation = Representation {
                 content_type,
                 coding: chosen.encoded.as_ref().map(|(coding, _)| *coding),
@@ -673,7 +677,7 @@ fn index_file<S: Source>(
             Kind::Failed => return Found::Failed,
         }
     }
-    if policy.listing {
+    if policy.listing && cfg!(feature = "listing") {
         Found::Listing
     } else {
         Found::Status(StatusCode::NOT_FOUND)
@@ -1213,7 +1217,6 @@ mod tests {
     use crate::parse::{Header, ParserConfig, Status, parse_request};
     use crate::policy::ErrorPage;
     use crate::source::{StaticFile, StaticTable};
-    use std::borrow::ToOwned;
     use std::string::String;
 
     const fn file(path: &'static str, body: &'static [u8], ct: &'static str) -> StaticFile {
@@ -1346,6 +1349,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "listing")]
     fn listings_are_opt_in_filtered_paged_and_negotiated() {
         assert!(ask(&Policy::DEFAULT, "GET", "/docs/", None).starts_with("HTTP/1.1 404 "));
         let policy = Policy {
@@ -1378,17 +1382,19 @@ mod tests {
                 .split("\r\n")
                 .next()
                 .unwrap()
-                .to_owned()
+                .as_bytes()
+                .to_vec()
         };
         assert_eq!(len(&head), len(&json));
         assert!(head.ends_with("\r\n\r\n"));
         let body = json.split("\r\n\r\n").nth(1).unwrap();
-        assert_eq!(len(&json), std::format!("{}", body.len()));
+        assert_eq!(len(&json), std::format!("{}", body.len()).into_bytes());
         // A directory with an index is not listed.
         assert!(ask(&policy, "GET", "/", None).ends_with("<p>app</p>"));
     }
 
     #[test]
+    #[cfg(feature = "listing")]
     fn a_listing_that_does_not_fit_the_sink_is_a_500() {
         let policy = Policy {
             listing: true,
