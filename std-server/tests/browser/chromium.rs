@@ -186,6 +186,11 @@ impl Driver {
         );
     }
 
+    /// Reloads the current page (WebDriver "Refresh"), returning once it has loaded.
+    pub(crate) fn refresh(&self) {
+        self.command("POST", &self.session_path("/refresh"), Some(json!({})));
+    }
+
     pub(crate) fn execute(&self, script: &str) -> Value {
         self.command(
             "POST",

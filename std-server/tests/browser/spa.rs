@@ -94,6 +94,17 @@ fn chromium_runs_a_single_page_app_whose_routes_survive_a_reload() {
     let state = wait_view(&driver, "route:/route/x");
     assert_eq!(state["path"], "/route/x", "{state}");
 
+    // The browser's reload of a route: a new document from the server, the same route shown.
+    driver.execute("window.beforeReload = true;");
+    driver.refresh();
+    let state = wait_view(&driver, "route:/route/x");
+    assert_eq!(state["view"], "route:/route/x", "{state}");
+    assert_eq!(
+        driver.execute("return window.beforeReload === undefined;"),
+        json!(true),
+        "the reload loaded a new document"
+    );
+
     // The server saw the navigations as 200s and the missing script as a 404 (the access log is
     // written in batches: wait for its lines).
     let requests = [
@@ -101,17 +112,32 @@ fn chromium_runs_a_single_page_app_whose_routes_survive_a_reload() {
         ("GET /route/y/deep HTTP/1.1", 200),
         ("GET /assets/missing.js HTTP/1.1", 404),
     ];
+    // /route/x is asked for twice: the navigation to it and the reload.
+    let route_x_loads = |log: &str| log.matches("GET /route/x HTTP/1.1").count();
     wait_until(std::time::Duration::from_secs(5), || {
         let log = server.access_log();
-        requests.iter().all(|(request, _)| log.contains(request))
+        requests.iter().all(|(request, _)| log.contains(request)) && route_x_loads(&log) >= 2
     });
     let log = server.access_log();
+    assert_eq!(route_x_loads(&log), 2, "{log}");
+    let status_of = |line: &str| {
+        parse_access_line(line)
+            .unwrap_or_else(|| panic!("bad line {line}"))
+            .status
+    };
     for (request, status) in requests {
         let line = log
             .lines()
             .find(|l| l.contains(request))
             .unwrap_or_else(|| panic!("no {request} in the access log:\n{log}"));
-        let parsed = parse_access_line(line).unwrap_or_else(|| panic!("bad line {line}"));
-        assert_eq!(parsed.status, status, "{line}");
+        assert_eq!(status_of(line), status, "{line}");
     }
+    // The reload revalidates the page it holds (no-cache, with the fallback file's ETag): a 304,
+    // or a 200 if the browser chose to fetch it whole.
+    let reload = log
+        .lines()
+        .filter(|l| l.contains("GET /route/x HTTP/1.1"))
+        .nth(1)
+        .expect("the reload's line");
+    assert!(matches!(status_of(reload), 200 | 304), "{reload}");
 }
