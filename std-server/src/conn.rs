@@ -322,6 +322,13 @@ impl Conn {
                     self.client_ip = client.ip();
                     (self.client, self.client_len) = render_ip(client.ip());
                 }
+                if let Some(tls) = &mut self.tls {
+                    // What followed the header is the start of the handshake: rustls takes it.
+                    let early = self.input.pending().len();
+                    let taken = crate::tls::take_early(tls, &mut self.stream, self.input.pending());
+                    self.input.consume(early);
+                    return (!taken).then_some(Next::Close);
+                }
                 self.fresh = !self.input.pending().is_empty();
                 None
             }
@@ -661,7 +668,11 @@ impl Conn {
             self.input.end -= self.input.start;
             self.input.start = 0;
         }
-        if let Some(tls) = &mut self.tls {
+        // Until a trusted balancer's PROXY header is taken, a TLS connection's bytes are read raw:
+        // the header comes before the handshake.
+        if let Some(tls) = &mut self.tls
+            && self.awaiting == Expect::Nothing
+        {
             return match crate::tls::read(
                 tls,
                 &mut self.stream,

@@ -209,6 +209,33 @@ pub enum TlsRead {
 
 /// Reads decrypted bytes into `buf`: what rustls holds first, then records from the socket.
 /// `readable` turns false only when the socket said it would block (edge-triggered polling).
+/// Hands rustls the bytes that arrived before it took over the socket (those after a PROXY
+/// header), and sends what they call for. `false`: a bad handshake, so close.
+pub fn take_early(
+    tls: &mut rustls::ServerConnection,
+    socket: &mut (impl Read + Write),
+    mut early: &[u8],
+) -> bool {
+    while !early.is_empty() {
+        match tls.read_tls(&mut early) {
+            Ok(n) if n > 0 => {}
+            _ => return false,
+        }
+        if tls.process_new_packets().is_err() {
+            let _ = tls.write_tls(socket);
+            return false;
+        }
+    }
+    while tls.wants_write() {
+        match tls.write_tls(socket) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    true
+}
+
 pub fn read(
     tls: &mut rustls::ServerConnection,
     socket: &mut (impl Read + Write),

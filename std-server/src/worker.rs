@@ -399,13 +399,7 @@ impl Worker<'_> {
         {
             http = http.redirecting_to_https(port);
         }
-        // A PROXY header comes before the TLS handshake, which reads the socket itself: the header
-        // is taken on plain connections only (the README says so).
-        let awaiting = if tls.is_some() {
-            crate::proxied::Expect::Nothing
-        } else {
-            self.ctx.proxy.expect(peer.ip())
-        };
+        let awaiting = self.ctx.proxy.expect(peer.ip());
         let registry = self.poll.registry();
         let mut failed = None;
         let token = self.conns.insert(|token| {

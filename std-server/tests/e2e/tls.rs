@@ -573,3 +573,28 @@ fn a_redirect_port_of_443_is_left_out_of_the_location() {
     assert_eq!(r.status, 301);
     assert_eq!(r.header("location"), Some("https://www.example.test/a.txt"));
 }
+
+#[test]
+fn a_proxy_header_from_a_trusted_balancer_comes_before_the_handshake() {
+    // TLS passed through a balancer in TCP mode: the PROXY header (curl's v1) precedes the
+    // ClientHello, and staticd reads it before handing the connection to rustls.
+    let proxy = "\n[proxy]\ntrusted = [\"127.0.0.1\"]\nprotocol = \"required\"\n";
+    let (server, certs, port) = tls_server_with(proxy, "", &[]);
+    let url = format!("https://localhost:{port}/a.txt");
+    let (ok, body, err) = curl(&certs, port, &["--haproxy-protocol", &url]);
+    assert!(ok, "{err}");
+    assert_eq!(body, b"hello over tls\n");
+    // Without the header a trusted peer's connection is closed before any handshake.
+    let (ok, _, err) = curl(&certs, port, &[&url]);
+    assert!(!ok, "served without a PROXY header");
+    let lines = server.wait_access_log_lines(1, RUN_LIMIT);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("127.0.0.1 - - ["), "{lines:?}");
+    assert!(
+        server
+            .stderr()
+            .contains("closed a connection from trusted proxy 127.0.0.1: no PROXY header"),
+        "{err}: {}",
+        server.stderr()
+    );
+}
