@@ -36,11 +36,18 @@ pub(crate) struct Driver {
     base: String,
     session: Option<String>,
     agent: ureq::Agent,
+    /// More Chromium flags for this session.
+    extra_args: Vec<String>,
     _profile: TempDir,
 }
 
 impl Driver {
     pub(crate) fn start(log_path: &Path) -> Driver {
+        Driver::start_with_args(log_path, Vec::new())
+    }
+
+    /// [`Driver::start`] with more Chromium flags.
+    pub(crate) fn start_with_args(log_path: &Path, extra_args: Vec<String>) -> Driver {
         for tool in [CHROMIUM, CHROMEDRIVER] {
             assert!(
                 Path::new(tool).exists(),
@@ -70,6 +77,7 @@ impl Driver {
                 .timeout_global(Some(BROWSER_WAIT + Duration::from_secs(15)))
                 .build()
                 .into(),
+            extra_args,
             _profile: TempDir::new(),
         };
         driver.wait_ready();
@@ -134,27 +142,31 @@ impl Driver {
 
     fn new_session(&mut self) {
         let profile = self._profile.path().display().to_string();
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--mute-audio",
+            "--autoplay-policy=no-user-gesture-required",
+            "--window-size=1280,1400",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        args.push(format!("--user-data-dir={profile}"));
+        args.extend(self.extra_args.iter().cloned());
         let capabilities = json!({
             "capabilities": {
                 "alwaysMatch": {
                     "browserName": "chrome",
                     "goog:chromeOptions": {
                         "binary": CHROMIUM,
-                        "args": [
-                            "--headless",
-                            "--no-sandbox",
-                            "--disable-gpu",
-                            "--disable-quic",
-                            "--no-first-run",
-                            "--disable-background-networking",
-                            "--disable-component-update",
-                            "--disable-sync",
-                            "--disable-dev-shm-usage",
-                            "--mute-audio",
-                            "--autoplay-policy=no-user-gesture-required",
-                            "--window-size=1280,1400",
-                            format!("--user-data-dir={profile}"),
-                        ],
+                        "args": args,
                     },
                     "goog:loggingPrefs": { "browser": "ALL" },
                     "timeouts": {
@@ -304,7 +316,7 @@ fetch('/css/style.css', { cache: 'no-store' }).then(async (r) => {
 }).catch((e) => done({ error: String(e) }));
 "#;
 
-const IMAGES_SCRIPT: &str = r#"
+pub(crate) const IMAGES_SCRIPT: &str = r#"
 return Array.from(document.images).map((img) => ({
   src: img.currentSrc || img.src, complete: img.complete, naturalWidth: img.naturalWidth,
 }));

@@ -13,6 +13,7 @@
 //!   the connection ended, [`split_responses`], [`status_lines`], [`http_agent`] (ureq).
 //! - [`checks`]: [`assert_common_headers`] (the fields every response carries),
 //!   [`assert_refused_and_closed`], [`assert_refused_at_start`], [`req`] (a request head as text).
+//! - [`certs`] (not glob-exported): a test CA and the server certificates it signs (rcgen).
 //! - [`fixtures`] (not glob-exported): small sites several groups serve.
 //! - [`process`]: [`TempDir`] (tempfile), [`run_staticd`] ([`Finished`]) for runs that exit (bad
 //!   settings, `--help`), [`repo_root`], [`free_port`].
@@ -21,6 +22,7 @@
 //!   [`pseudo_random_bytes`], [`TINY_PNG`].
 #![allow(dead_code, unused_imports)] // each test binary uses a different part of the library
 
+pub mod certs;
 pub mod checks;
 pub mod client;
 pub mod fixtures;

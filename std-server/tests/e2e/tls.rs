@@ -9,39 +9,9 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use crate::common::certs::Ca;
 
 const RUN_LIMIT: Duration = Duration::from_secs(10);
-
-/// A test CA, and leaf certificates it signs, written as PEM files into `dir`.
-struct Ca {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-}
-
-impl Ca {
-    fn new(dir: &TempDir) -> Ca {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "staticd test CA");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        dir.write("ca.pem", issuer.pem().as_bytes());
-        Ca { issuer }
-    }
-
-    /// Writes `NAME.pem` and `NAME.key` for a certificate valid for `names`.
-    fn leaf(&self, dir: &TempDir, file: &str, names: &[&str]) {
-        let key = KeyPair::generate().unwrap();
-        let mut params =
-            CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
-                .unwrap();
-        params.distinguished_name.push(DnType::CommonName, names[0]);
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        dir.write(&format!("{file}.pem"), cert.pem().as_bytes());
-        dir.write(&format!("{file}.key"), key.serialize_pem().as_bytes());
-    }
-}
 
 /// A server with `[tls]` on a free port: the default certificate for `localhost`, and one for
 /// `b.test` by SNI. Returns the server, the directory of the PEM files and the TLS port.
