@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::common::client::{CloseWait, Conn};
-use crate::common::server::{Server, server_alive};
+use crate::common::server::{Server, Signal, server_alive};
 
 const FILE: &[u8] = b"hello through a balancer\n";
 
@@ -331,4 +331,45 @@ fn proxy_settings_are_checked_at_start() {
             failure.stderr
         );
     }
+}
+
+#[test]
+fn a_reload_changes_who_is_trusted_for_new_connections() {
+    let config = "[proxy]\ntrusted = [\"127.0.0.2\"]\nforwarded_for = true\n";
+    let server = Server::start(config, &[("a.txt", FILE)]);
+    let xff = |i: usize| {
+        let mut conn = Conn::open(server.addr());
+        conn.send(
+            format!("GET /a.txt?{i} HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 192.0.2.7\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(conn.read_response().status, 200);
+    };
+    xff(0);
+    let path = server.dir().join("staticd.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let next = server.dir().join("staticd.toml.next");
+    std::fs::write(&next, text.replace("\"127.0.0.2\"", "\"127.0.0.1\"")).unwrap();
+    std::fs::rename(&next, &path).unwrap();
+    server.signal(Signal::HUP);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !server.stderr().contains("settings reloaded") {
+        assert!(std::time::Instant::now() < deadline, "{}", server.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Retiring workers may still take a connection for a moment: ask until the new ones answer.
+    let mut i = 1;
+    loop {
+        xff(i);
+        let lines = logged(&server, &format!("/a.txt?{i}"), 1);
+        if client_of(&lines[0]) == "192.0.2.7" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{lines:?}");
+        i += 1;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let before = logged(&server, "/a.txt?0", 1);
+    assert_eq!(client_of(&before[0]), "127.0.0.1", "{before:?}");
 }
