@@ -5,6 +5,9 @@ Subcommands:
   freeport                      print a free TCP port on 127.0.0.1
   check URL SIZE                one GET: exit 0 only for a 2xx with SIZE body bytes
   wait-http URL SECONDS         poll URL until it answers (any status) or the time is up
+  encoding URL ACCEPT           one GET with Accept-Encoding: ACCEPT: print the coding and body bytes
+  tls HOST PORT                 one TLS handshake as OpenSSL's client offers it: print version, cipher
+(URLs may be https://: the benchmark's self-signed certificate is not verified.)
   idle HOST PORT COUNT PATH     hold COUNT idle keep-alive connections (see cmd_idle)
   wrk FILE                      parse one wrk --latency output into key=value lines
   table TSV [ORDER...]          medians of the runs in TSV, printed as one markdown table
@@ -16,6 +19,7 @@ import os
 import resource
 import selectors
 import socket
+import ssl
 import statistics
 import sys
 import time
@@ -34,10 +38,56 @@ def split_url(url):
     return host, int(port), "/" + path
 
 
+def unverified():
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def connection(url, timeout):
+    host, port, _ = split_url(url)
+    if url.startswith("https://"):
+        return http.client.HTTPSConnection(host, port, timeout=timeout, context=unverified())
+    return http.client.HTTPConnection(host, port, timeout=timeout)
+
+
+def cmd_encoding(args):
+    url, accept = args[0], args[1]
+    _, _, path = split_url(url)
+    conn = connection(url, 30)
+    try:
+        conn.request("GET", path, headers={"Accept-Encoding": accept})
+        resp = conn.getresponse()
+        body = resp.read()
+    except OSError as e:
+        print(f"{url}: {e}")
+        return 1
+    finally:
+        conn.close()
+    if not 200 <= resp.status < 300:
+        print(f"{url}: status {resp.status}")
+        return 1
+    print(f"{resp.getheader('Content-Encoding') or 'identity'} {len(body)}")
+    return 0
+
+
+def cmd_tls(args):
+    host, port = args[0], int(args[1])
+    try:
+        with socket.create_connection((host, port), timeout=10) as raw:
+            with unverified().wrap_socket(raw) as tls:
+                print(f"{tls.version()} {tls.cipher()[0]}")
+    except OSError as e:
+        print(f"{host}:{port}: {e}")
+        return 1
+    return 0
+
+
 def cmd_check(args):
     url, size = args[0], int(args[1])
-    host, port, path = split_url(url)
-    conn = http.client.HTTPConnection(host, port, timeout=30)
+    _, _, path = split_url(url)
+    conn = connection(url, 30)
     try:
         conn.request("GET", path)
         resp = conn.getresponse()
@@ -55,10 +105,10 @@ def cmd_check(args):
 
 def cmd_wait_http(args):
     url, seconds = args[0], float(args[1])
-    host, port, path = split_url(url)
+    _, _, path = split_url(url)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        conn = http.client.HTTPConnection(host, port, timeout=2)
+        conn = connection(url, 2)
         try:
             conn.request("HEAD", path)
             conn.getresponse().read()
@@ -204,7 +254,13 @@ WORKLOADS = {
     "c": "c. 1 MiB, keep-alive, 8 conns",
     "d": "d. 100 MiB, 1 conn",
     "e": "e. 10k idle conns open, then a",
+    "f": "f. 1 KiB over TLS, keep-alive, 32 conns",
+    "g": "g. 1 MiB over TLS, keep-alive, 8 conns",
+    "h": "h. 100 KiB text, Accept-Encoding: br, gzip, 32 conns",
 }
+
+# Workloads whose figure is bytes per second rather than requests per second.
+BYTES_WORKLOADS = ("c", "d", "g")
 
 
 def fmt_num(x):
@@ -263,7 +319,7 @@ def cmd_table(args):
             if r["failed"]:
                 print(f"| {label} | {s} | FAILED | | | | | | | {r['failed']} |")
                 continue
-            bytes_workload = w in ("c", "d")
+            bytes_workload = w in BYTES_WORKLOADS
             value = r["mib_s"] if bytes_workload else r["req_s"]
             unit = "MiB/s" if bytes_workload else "req/s"
             ratio = ""
@@ -293,6 +349,8 @@ COMMANDS = {
     "freeport": cmd_freeport,
     "check": cmd_check,
     "wait-http": cmd_wait_http,
+    "encoding": cmd_encoding,
+    "tls": cmd_tls,
     "idle": cmd_idle,
     "wrk": cmd_wrk,
     "table": cmd_table,

@@ -5,7 +5,7 @@
 #   bench/run.sh --quick    development run: 2 s per measurement, 1 repetition
 #
 # Options: --reps N, --duration SECONDS, --idle N (connections held in workload e),
-#          --servers LIST (comma-separated from nginx,sws,staticd,staticd-t2), --workloads LIST (from a,b,c,d,e),
+#          --servers LIST (comma-separated from nginx,sws,staticd,staticd-t2), --workloads LIST (from a-h),
 #          --no-build (benchmark the existing target/release/staticd without rebuilding),
 #          --baseline BIN (also measure another staticd binary, e.g. a build of an earlier commit, as the
 #          row "staticd-base", beside this tree's in the same run).
@@ -15,6 +15,11 @@
 # pinned to CPU 0 with taskset; wrk (one thread) is pinned to CPU 1. The extra row set "staticd-t2" runs
 # staticd with threads = 2 on CPUs 0-1, with wrk free to use both cores too. A measurement with any
 # non-2xx answer or socket error is reported as FAILED, never as a figure.
+#
+# Workloads f and g are served over TLS (one self-signed ECDSA P-256 certificate for every server, made
+# with openssl into bench/.cache/tls), h is a 100 KiB text file asked for with Accept-Encoding: br, gzip
+# (beside it its gzip -9 sibling, which nginx's gzip_static and staticd both serve); static-web-server
+# is not measured on f, g and h.
 #
 # Output: progress on stderr; the markdown table on stdout and in bench/results/ (with the raw runs).
 set -euo pipefail
@@ -33,7 +38,7 @@ warmup=2
 quiet_wait=30
 idle_count=10000
 servers_wanted="nginx,sws,staticd,staticd-t2"
-workloads_wanted="a,b,c,d,e"
+workloads_wanted="a,b,c,d,e,f,g,h"
 build_staticd=1
 baseline_bin=""
 mode="full"
@@ -173,6 +178,35 @@ for name in "${!file_bytes[@]}"; do
     fi
 done
 
+# Workload h: 100 KiB of text (the repository's own sources, the same bytes on every run of one
+# commit) and its gzip -9 sibling, which nginx serves with gzip_static and staticd as a precompressed
+# sibling: both send the same gzip bytes (Debian's nginx has no brotli module, so gzip is compared
+# with gzip; the pre-flight note says what each server sent).
+text_bytes=102400
+if [[ "$(stat -c %s "${docroot}/100k.txt" 2>/dev/null || echo 0)" != "${text_bytes}" || ! -s "${docroot}/100k.txt.gz" ]]; then
+    progress "writing 100k.txt and 100k.txt.gz"
+    # cat stops on SIGPIPE once head has its bytes: expected, so not a failure of the pipeline.
+    (cat "${repo_root}"/README.md "${repo_root}"/core/src/*.rs "${repo_root}"/std-server/src/*.rs || true) \
+        | head -c "${text_bytes}" >"${docroot}/100k.txt.tmp"
+    [[ "$(stat -c %s "${docroot}/100k.txt.tmp")" == "${text_bytes}" ]] || die "could not write 100k.txt"
+    mv "${docroot}/100k.txt.tmp" "${docroot}/100k.txt"
+    gzip -9 -n -c "${docroot}/100k.txt" >"${docroot}/100k.txt.gz"
+fi
+file_bytes[100k.txt]="${text_bytes}"
+
+# Workloads f and g: one certificate and key for every server (ECDSA P-256, self-signed; wrk does not
+# verify). Each server is left to negotiate with wrk's OpenSSL as it does by default; the pre-flight note
+# shows the version and cipher each one chose for the same client.
+tls_dir="${cache}/tls"
+if [[ ! -s "${tls_dir}/cert.pem" || ! -s "${tls_dir}/key.pem" ]]; then
+    progress "writing a self-signed certificate into bench/.cache/tls"
+    mkdir -p "${tls_dir}"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+        -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -keyout "${tls_dir}/key.pem" -out "${tls_dir}/cert.pem" </dev/null >/dev/null 2>&1 \
+        || die "openssl could not make the benchmark certificate"
+fi
+
 # Each server holds up to idle_count + a few hundred sockets (workload e).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 nofile="$(ulimit -n)"
@@ -189,7 +223,7 @@ fi
 
 # --- server control ------------------------------------------------------------------------------
 # For each started server: its PID, port and access log, keyed by server name.
-declare -A srv_pid srv_port srv_log
+declare -A srv_pid srv_port srv_tls_port srv_log
 run_dir="${cache}/run"
 
 server_list=()
@@ -207,8 +241,9 @@ done
 [[ ${#server_list[@]} -gt 0 ]] || die "no server to measure"
 
 start_nginx() {
-    local prefix="${run_dir}/nginx" port
+    local prefix="${run_dir}/nginx" port tls_port
     port="$("${helper[@]}" freeport)"
+    tls_port="$("${helper[@]}" freeport)"
     rm -rf "${prefix}"
     mkdir -p "${prefix}/logs" "${prefix}/temp"
     cat >"${prefix}/nginx.conf" <<EOF
@@ -225,7 +260,7 @@ events {
     use epoll;
 }
 http {
-    types { application/octet-stream bin; text/html html; }
+    types { application/octet-stream bin; text/html html; text/plain txt; }
     default_type application/octet-stream;
     # Buffered like staticd's log thread (lines reach the file within a second).
     access_log ${prefix}/logs/access.log combined buffer=64k flush=1s;
@@ -234,6 +269,15 @@ http {
     tcp_nodelay on;
     keepalive_timeout 300s;
     keepalive_requests 100000000;
+    # Workload h: the .gz sibling when there is one, else compressed on the fly; Vary as staticd sends.
+    gzip on;
+    gzip_static on;
+    gzip_vary on;
+    gzip_types text/plain;
+    # Workloads f and g: TLS 1.2 and 1.3 like staticd, the benchmark's certificate.
+    ssl_certificate ${tls_dir}/cert.pem;
+    ssl_certificate_key ${tls_dir}/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
     client_body_temp_path ${prefix}/temp/client_body;
     proxy_temp_path ${prefix}/temp/proxy;
     fastcgi_temp_path ${prefix}/temp/fastcgi;
@@ -241,6 +285,7 @@ http {
     scgi_temp_path ${prefix}/temp/scgi;
     server {
         listen 127.0.0.1:${port} backlog=4096;
+        listen 127.0.0.1:${tls_port} ssl backlog=4096;
         root ${docroot};
     }
 }
@@ -250,6 +295,7 @@ EOF
     srv_pid[nginx]=$!
     started_pids+=("$!")
     srv_port[nginx]="${port}"
+    srv_tls_port[nginx]="${tls_port}"
     srv_log[nginx]="${prefix}/logs/access.log"
     "${helper[@]}" wait-http "http://127.0.0.1:${port}/1k.bin" 15 \
         || { cat "${prefix}/logs/error.log" >&2 || true; return 1; }
@@ -272,10 +318,18 @@ start_sws() {
     "${helper[@]}" wait-http "http://127.0.0.1:${port}/1k.bin" 15 || { tail -n 5 "${dir}/access.log" >&2; return 1; }
 }
 
+# start_staticd NAME CPUS THREADS [BIN] [tls]: with "tls", a [tls] listener too (workloads f, g), left
+# out otherwise so that a --baseline binary from before HTTPS still starts.
 start_staticd() {
-    local name="$1" cpus="$2" threads="$3" dir="${run_dir}/$1" url bin="${4:-${staticd_bin}}"
+    local name="$1" cpus="$2" threads="$3" dir="${run_dir}/$1" url bin="${4:-${staticd_bin}}" tls="${5:-}"
     rm -rf "${dir}"
     mkdir -p "${dir}"
+    local tls_table=""
+    [[ "${tls}" == tls ]] && tls_table="[tls]
+port = 0
+certificate = \"${tls_dir}/cert.pem\"
+key = \"${tls_dir}/key.pem\"
+"
     cat >"${dir}/staticd.toml" <<EOF
 # Written by bench/run.sh.
 [server]
@@ -289,11 +343,13 @@ header_timeout = 60
 max_connections = $((idle_count + 4096))
 
 [files]
-allowed_extensions = [".bin", ".html"]
+allowed_extensions = [".bin", ".html", ".txt"]
 
 [log]
 access_log = "${dir}/access.log"
 error_log = "${dir}/error.log"
+
+${tls_table}
 EOF
     taskset -c "${cpus}" "${bin}" --config "${dir}/staticd.toml" \
         </dev/null >"${dir}/stdout.log" 2>"${dir}/stderr.log" &
@@ -314,15 +370,45 @@ EOF
     fi
     url="${url%/}"
     srv_port[${name}]="${url##*:}"
+    if [[ "${tls}" == tls ]]; then
+        url="$(sed -n 's#^staticd listening on https://127\.0\.0\.1:\([0-9]*\)/$#\1#p' "${dir}/stdout.log" | head -n1)"
+        [[ -n "${url}" ]] || { progress "${name} printed no https ready line"; return 1; }
+        srv_tls_port[${name}]="${url}"
+    fi
 }
 
+# start_server NAME WORKLOAD
 start_server() {
+    local tls=""
+    is_tls_workload "$2" && tls=tls
     case "$1" in
         nginx) start_nginx 0 ;;
         sws) start_sws 0 ;;
-        staticd) start_staticd staticd 0 1 ;;
-        staticd-base) start_staticd staticd-base 0 1 "${baseline_bin}" ;;
-        staticd-t2) start_staticd staticd-t2 0,1 2 ;;
+        staticd) start_staticd staticd 0 1 "${staticd_bin}" "${tls}" ;;
+        staticd-base) start_staticd staticd-base 0 1 "${baseline_bin}" "${tls}" ;;
+        staticd-t2) start_staticd staticd-t2 0,1 2 "${staticd_bin}" "${tls}" ;;
+    esac
+}
+
+is_tls_workload() { [[ "$1" == f || "$1" == g ]]; }
+
+# The URL of workload $2's file on server $1.
+workload_url() {
+    local file="${wl_file[$2]}"
+    if is_tls_workload "$2"; then
+        echo "https://127.0.0.1:${srv_tls_port[$1]}/${file}"
+    else
+        echo "http://127.0.0.1:${srv_port[$1]}/${file}"
+    fi
+}
+
+# wrk's extra request headers for workload $1, into the array named by $2.
+workload_headers() {
+    local -n into="$2"
+    into=()
+    case "$1" in
+        b) into=(-H "Connection: close") ;;
+        h) into=(-H "Accept-Encoding: br, gzip") ;;
     esac
 }
 
@@ -371,8 +457,8 @@ runs_tsv="${bench_dir}/results/runs-${stamp}.tsv"
 table_md="${bench_dir}/results/table-${stamp}.md"
 printf 'workload\tserver\trep\tstatus\treq_s\tmib_s\tp99_ms\tsrv_cpu\twrk_cpu\trss_kib\tnote\n' >"${runs_tsv}"
 
-declare -A wl_file=([a]=1k.bin [b]=1k.bin [c]=1m.bin [d]=100m.bin [e]=1k.bin)
-declare -A wl_conns=([a]=32 [b]=32 [c]=8 [d]=1 [e]=32)
+declare -A wl_file=([a]=1k.bin [b]=1k.bin [c]=1m.bin [d]=100m.bin [e]=1k.bin [f]=1k.bin [g]=1m.bin [h]=100k.txt)
+declare -A wl_conns=([a]=32 [b]=32 [c]=8 [d]=1 [e]=32 [f]=32 [g]=8 [h]=32)
 
 # Busy ticks of all CPUs (user, nice, system, steal) from /proc/stat. irq and softirq are left out: the
 # kernel's loopback TCP work runs there on behalf of the benchmark itself, not of other processes.
@@ -397,10 +483,11 @@ wait_quiet() {
 measure() {
     local name="$1" wl="$2" rep="$3" note="${4:-}"
     local file="${wl_file[${wl}]}" conns="${wl_conns[${wl}]}" pid="${srv_pid[${name}]}"
-    local url="http://127.0.0.1:${srv_port[${name}]}/${file}"
+    local url
+    url="$(workload_url "${name}" "${wl}")"
     local out="${run_dir}/wrk-${wl}-${name}-${rep}.txt" wrk_cpus=1 hdr=()
     [[ "${name}" == "staticd-t2" ]] && wrk_cpus=0,1
-    [[ "${wl}" == "b" ]] && hdr=(-H "Connection: close")
+    workload_headers "${wl}" hdr
     local ticks0 ticks1 busy0 busy1 t0 t1 times retrans0 retrans1
     wait_quiet "${quiet_wait}"
     retrans0="$(tcp_retransmissions)"
@@ -443,7 +530,7 @@ measure() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${wl}" "${name}" "${rep}" "${status:-ok}" \
         "${w[req_s]:-0}" "${mib_s}" "${w[p99_ms]:-0}" "${srv_cpu}" "${wrk_cpu}" "${rss}" "${note}" >>"${runs_tsv}"
     local figure="${w[req_s]:-0} req/s"
-    [[ "${wl}" == "c" || "${wl}" == "d" ]] && figure="${mib_s} MiB/s"
+    [[ "${wl}" == "c" || "${wl}" == "d" || "${wl}" == "g" ]] && figure="${mib_s} MiB/s"
     progress "  ${wl} ${name} run ${rep}/${reps}: ${figure}, p99 ${w[p99_ms]:-?} ms, server CPU ${srv_cpu}%, wrk CPU ${wrk_cpu}%, other CPU ${other_cpu}%, RSS $((rss / 1024)) MiB${status:+ [${status}]}"
 }
 
@@ -462,24 +549,35 @@ record_failure() {
 warm_up() {
     local name="$1" wl="$2"
     local hdr=()
-    [[ "${wl}" == "b" ]] && hdr=(-H "Connection: close")
+    workload_headers "${wl}" hdr
     taskset -c 1 wrk -t1 -c"${wl_conns[${wl}]}" -d"${warmup}s" "${hdr[@]}" \
-        "http://127.0.0.1:${srv_port[${name}]}/${wl_file[${wl}]}" >/dev/null 2>&1 </dev/null || true
+        "$(workload_url "${name}" "${wl}")" >/dev/null 2>&1 </dev/null || true
 }
 
 # Starts a server and checks it serves the workload's file whole; on failure the reason is in prep_error.
+# prep_note says what a TLS or compression workload negotiated (it goes into the rows' notes).
 # (Not run in a command substitution: the server must be a child of this shell, its PID kept.)
 prep_error=""
+prep_note=""
 prepare() {
-    local name="$1" file="${wl_file[$2]}" why
+    local name="$1" wl="$2" file="${wl_file[$2]}" why url
     prep_error=""
-    if ! start_server "${name}" >&2; then
+    prep_note=""
+    if ! start_server "${name}" "${wl}" >&2; then
         prep_error="did not start"
         return 1
     fi
-    if ! why="$("${helper[@]}" check "http://127.0.0.1:${srv_port[${name}]}/${file}" "${file_bytes[${file}]}")"; then
+    url="$(workload_url "${name}" "${wl}")"
+    if ! why="$("${helper[@]}" check "${url}" "${file_bytes[${file}]}")"; then
         prep_error="pre-flight GET: ${why}"
         return 1
+    fi
+    if is_tls_workload "${wl}"; then
+        why="$("${helper[@]}" tls 127.0.0.1 "${srv_tls_port[${name}]}")" || { prep_error="TLS handshake: ${why}"; return 1; }
+        prep_note="${why}"
+    elif [[ "${wl}" == h ]]; then
+        why="$("${helper[@]}" encoding "${url}" "br, gzip")" || { prep_error="pre-flight GET: ${why}"; return 1; }
+        prep_note="sends ${why% *} (${why#* } bytes)"
     fi
 }
 
@@ -495,13 +593,21 @@ progress "machine: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /
 rm -rf "${run_dir}"
 mkdir -p "${run_dir}"
 
-for wl in a b c d; do
+declare -A wl_what=([b]=", Connection: close" [f]=" over TLS" [g]=" over TLS" [h]=", Accept-Encoding: br, gzip")
+for wl in a b c d f g h; do
     wanted "${workloads_wanted}" "${wl}" || continue
-    progress "workload ${wl}: GET /${wl_file[${wl}]} with ${wl_conns[${wl}]} connection(s)$([[ ${wl} == b ]] && echo ', Connection: close')"
+    progress "workload ${wl}: GET /${wl_file[${wl}]} with ${wl_conns[${wl}]} connection(s)${wl_what[${wl}]:-}"
     live=()
+    declare -A wl_note=()
     for name in "${server_list[@]}"; do
+        if [[ "${name}" == sws && "${wl}" =~ ^[fgh]$ ]]; then
+            progress "  sws: not measured on TLS and compression workloads"
+            continue
+        fi
         if prepare "${name}" "${wl}"; then
             live+=("${name}")
+            wl_note[${name}]="${prep_note}"
+            [[ -n "${prep_note}" ]] && progress "  ${name}: ${prep_note}"
             warm_up "${name}" "${wl}"
         else
             record_failure "${name}" "${wl}" "${prep_error}"
@@ -511,7 +617,7 @@ for wl in a b c d; do
     # Runs interleave the servers, so a slow drift of the machine hits all of them alike.
     for rep in $(seq 1 "${reps}"); do
         for name in "${live[@]}"; do
-            measure "${name}" "${wl}" "${rep}" ""
+            measure "${name}" "${wl}" "${rep}" "${wl_note[${name}]:-}"
         done
     done
     sleep 1.5 # let buffered access logs reach their files before checking them
