@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::certs::Ca;
+use rustls::pki_types::pem::PemObject as _;
 
 const RUN_LIMIT: Duration = Duration::from_secs(10);
 
@@ -191,14 +192,15 @@ fn garbage_and_plain_http_on_the_tls_port_are_closed_while_a_good_client_is_serv
     let big: Vec<u8> = (0..1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     let (_server, certs, port) = tls_server(&[("big.txt", &big)]);
     let out = certs.path().join("slow.out");
-    // A good client downloading slowly the whole time.
+    // A good client downloading slowly the whole time (curl 7.88 keeps to a low --limit-rate only
+    // roughly, about 2 s for this file; the check below makes sure it was still running).
     let mut good = Command::new("curl")
         .args([
             "-sS",
             "--max-time",
             "20",
             "--limit-rate",
-            "512k",
+            "100k",
             "--cacert",
         ])
         .arg(certs.path().join("ca.pem"))
@@ -226,6 +228,10 @@ fn garbage_and_plain_http_on_the_tls_port_are_closed_while_a_good_client_is_serv
         assert!(got.len() <= 7, "more than an alert: {got:?}");
         assert!(!got.starts_with(b"HTTP/"), "plain HTTP answered: {got:?}");
     }
+    assert!(
+        good.try_wait().unwrap().is_none(),
+        "the good client was not downloading while the hostile bytes came"
+    );
     let status = good.wait().unwrap();
     assert!(status.success());
     assert_eq!(
@@ -567,4 +573,81 @@ fn a_proxy_header_from_a_trusted_balancer_comes_before_the_handshake() {
         "{err}: {}",
         server.stderr()
     );
+}
+
+/// One response read from a TLS stream: the head and its Content-Length body.
+fn read_tls_response(tls: &mut impl Read) -> Response {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = find(&buf, b"\r\n\r\n") {
+            let mut response = parse_response_head(&buf[..end + 4]).expect("a response head");
+            let len = response.content_length().expect("Content-Length") as usize;
+            if buf.len() >= end + 4 + len {
+                response.body = buf[end + 4..end + 4 + len].to_vec();
+                return response;
+            }
+        }
+        let n = tls.read(&mut chunk).expect("read within the timeout");
+        assert!(n > 0, "closed after {:?}", String::from_utf8_lossy(&buf));
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[test]
+fn a_tls_connection_open_across_a_certificate_reload_is_still_served() {
+    let (server, certs, port) = tls_server(&[]);
+    // A keep-alive connection that trusts only the first CA.
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in
+        rustls::pki_types::CertificateDer::pem_file_iter(certs.path().join("ca.pem")).unwrap()
+    {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let session =
+        rustls::ClientConnection::new(std::sync::Arc::new(config), "localhost".try_into().unwrap())
+            .unwrap();
+    let socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut tls = rustls::StreamOwned::new(session, socket);
+    let request = b"GET /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    tls.write_all(request).unwrap();
+    let first = read_tls_response(&mut tls);
+    assert_eq!(
+        (first.status, first.body.as_slice()),
+        (200, &b"hello over tls\n"[..])
+    );
+
+    // New certificate files from a new CA, then SIGHUP: new connections get the new certificate.
+    let fresh = TempDir::new();
+    let ca = Ca::new(&fresh);
+    ca.leaf(&fresh, "localhost", &["localhost", "reloaded.test"]);
+    for f in ["ca.pem", "localhost.pem", "localhost.key"] {
+        std::fs::copy(fresh.path().join(f), certs.path().join(f)).unwrap();
+    }
+    server.signal(Signal::HUP);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !verified_for(&certs, port, "localhost", "reloaded.test") {
+        assert!(Instant::now() < deadline, "stderr: {}", server.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The connection made before the reload is answered as before, on its own session.
+    for _ in 0..3 {
+        tls.write_all(request).unwrap();
+        let again = read_tls_response(&mut tls);
+        assert_eq!(
+            (again.status, again.body.as_slice()),
+            (200, &b"hello over tls\n"[..])
+        );
+        assert!(!again.says_close());
+    }
 }
