@@ -651,3 +651,27 @@ fn a_tls_connection_open_across_a_certificate_reload_is_still_served() {
         assert!(!again.says_close());
     }
 }
+
+#[test]
+fn a_stalled_or_half_sent_handshake_is_closed_at_the_header_timeout() {
+    let (_server, certs, port) = tls_server_with("header_timeout = 0.5\n", "", &[]);
+    // Silent after connecting, and the first bytes of a ClientHello then nothing.
+    for sent in [&b""[..], b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"] {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(sent).unwrap();
+        let started = Instant::now();
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(300) && waited < Duration::from_secs(4),
+            "closed after {waited:?}"
+        );
+        assert!(!got.starts_with(b"HTTP/"), "{got:?}");
+    }
+    // The listener still serves.
+    let (ok, body, stderr) = curl(&certs, port, &[&format!("https://localhost:{port}/a.txt")]);
+    assert!(ok, "{stderr}");
+    assert_eq!(body, b"hello over tls\n");
+}
