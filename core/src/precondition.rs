@@ -18,9 +18,15 @@
 //! the value "not one valid date" and the field is ignored. Entity-tags that do not parse match
 //! nothing.
 
+use nom::Parser;
+use nom::bytes::complete::{tag, take_till1, take_while};
+use nom::character::complete::char;
+use nom::combinator::{map, opt, recognize};
+
 use crate::chars::{etagc, trim_ows};
 use crate::date::parse_http_date;
 use crate::parse::{Method, Request};
+use crate::rules::{PResult, list};
 
 /// The validators of the selected representation (a file): its strong ETag and Last-Modified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,18 +58,23 @@ pub(crate) struct EntityTag<'b> {
     opaque: &'b [u8],
 }
 
-/// Parses one `entity-tag = [ weak ] opaque-tag` exactly (no surrounding whitespace).
+/// `opaque-tag = DQUOTE *etagc DQUOTE` (RFC 9110 §8.8.3), with its quotes.
+fn opaque_tag(input: &[u8]) -> PResult<'_, &[u8]> {
+    recognize((char('"'), take_while(etagc), char('"'))).parse(input)
+}
+
+/// `entity-tag = [ weak ] opaque-tag` with `weak = %s"W/"`, case-sensitive (RFC 9110 §8.8.3).
+fn entity_tag(input: &[u8]) -> PResult<'_, EntityTag<'_>> {
+    let (rest, (weak, opaque)) = (opt(tag(&b"W/"[..])), opaque_tag).parse(input)?;
+    let weak = weak.is_some();
+    Ok((rest, EntityTag { weak, opaque }))
+}
+
+/// Parses one entity-tag exactly (no surrounding whitespace).
 pub(crate) fn parse_entity_tag(item: &[u8]) -> Option<EntityTag<'_>> {
-    let (weak, opaque) = match item.strip_prefix(b"W/") {
-        Some(rest) => (true, rest),
-        None => (false, item),
-    };
-    let inner = opaque.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
-    // etagc = %x21 / %x23-7E / obs-text
-    if inner.iter().all(|&b| etagc(b)) {
-        Some(EntityTag { weak, opaque })
-    } else {
-        None
+    match entity_tag(item) {
+        Ok(([], tag)) => Some(tag),
+        _ => None,
     }
 }
 
@@ -95,26 +106,42 @@ pub(crate) fn single_field<'b>(req: &Request<'_, 'b>, name: &str) -> Result<Opti
     Ok(found)
 }
 
-/// Evaluates an `If-Match` (`strong`) or `If-None-Match` list across all its lines: `*` anywhere,
-/// or any entity-tag that matches ours. (An entity-tag cannot contain a comma, so splitting the
-/// list on commas is exact.)
+/// One element of `If-Match = "*" / #entity-tag` or `If-None-Match = "*" / #entity-tag`
+/// (RFC 9110 §13.1.1, §13.1.2), read up to the next comma: whether it lets the list match.
+/// `"*"` matches anywhere in the list; an element that is neither `"*"` nor one entity-tag
+/// matches nothing and the rest of the list is still read.
+fn match_element<'b>(
+    etag: &[u8],
+    strong: bool,
+) -> impl Parser<&'b [u8], Output = bool, Error = ()> {
+    map(take_till1(|b| b == b','), move |element| {
+        let element = trim_ows(element);
+        element == b"*"
+            || parse_entity_tag(element).is_some_and(|tag| {
+                if strong {
+                    strong_match(&tag, etag)
+                } else {
+                    weak_match(&tag, etag)
+                }
+            })
+    })
+}
+
+/// Evaluates an `If-Match` (`strong`) or `If-None-Match` list across all its lines (RFC 9110
+/// §5.3): true at the first element that matches ours.
 fn list_matches(req: &Request<'_, '_>, name: &str, etag: &[u8], strong: bool) -> bool {
     for field in req.headers {
         if !field.name.eq_ignore_ascii_case(name) {
             continue;
         }
-        for item in field.value.split(|&b| b == b',').map(trim_ows) {
-            let matched = item == b"*"
-                || parse_entity_tag(item).is_some_and(|tag| {
-                    if strong {
-                        strong_match(&tag, etag)
-                    } else {
-                        weak_match(&tag, etag)
-                    }
-                });
-            if matched {
-                return true;
-            }
+        let mut matched = false;
+        // An element runs to the next comma, so the walk cannot fail.
+        let _ = list(field.value, match_element(etag, strong), |hit| {
+            matched = hit;
+            !hit
+        });
+        if matched {
+            return true;
         }
     }
     false
@@ -382,5 +409,36 @@ mod tests {
         assert!(parse_entity_tag(b"\"").is_none());
         assert!(parse_entity_tag(b"x").is_none());
         assert!(parse_entity_tag(b"\"\xe9\"").is_some());
+        assert!(parse_entity_tag(b"W/\"x\" ").is_none());
+        assert!(parse_entity_tag(b" \"x\"").is_none());
+        assert!(parse_entity_tag(b"W/x").is_none());
+        assert!(parse_entity_tag(b"W/").is_none());
+        let tag = parse_entity_tag(b"W/\"a!#~\"").unwrap();
+        assert_eq!((tag.weak, tag.opaque), (true, &b"\"a!#~\""[..]));
+    }
+
+    #[test]
+    fn entity_tag_lists() {
+        // Empty list elements and OWS around them are ignored (RFC 9110 §5.6.1.2).
+        assert_eq!(get(&[("If-Match", " ,, \"abc123\" ,")]), Proceed);
+        assert_eq!(get(&[("If-None-Match", ",\t,W/\"abc123\",")]), NotModified);
+        assert_eq!(get(&[("If-Match", " , ,")]), Failed);
+        assert_eq!(get(&[("If-None-Match", " , ,")]), Proceed);
+        // A weak tag matches under weak comparison only.
+        assert_eq!(get(&[("If-Match", "W/\"abc123\", \"x\"")]), Failed);
+        assert_eq!(
+            get(&[("If-None-Match", "\"x\", W/\"abc123\"")]),
+            NotModified
+        );
+        // `*` anywhere in the list matches.
+        assert_eq!(get(&[("If-None-Match", "\"x\", *")]), NotModified);
+        assert_eq!(get(&[("If-Match", "\"x\",*")]), Proceed);
+        // An element that is not an entity-tag matches nothing; the rest is still read.
+        assert_eq!(get(&[("If-Match", "abc123, \"abc123\"")]), Proceed);
+        assert_eq!(get(&[("If-Match", "\"abc123\"x, \"y\"")]), Failed);
+        assert_eq!(get(&[("If-None-Match", "\"abc123\" \"abc123\"")]), Proceed);
+        assert_eq!(get(&[("If-None-Match", "w/\"abc123\", **")]), Proceed);
+        // A comma ends an element even inside quotes, as before.
+        assert_eq!(get(&[("If-None-Match", "\"abc,123\"")]), Proceed);
     }
 }
