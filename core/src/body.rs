@@ -5,8 +5,14 @@
 //! Framing is where request smuggling lives, so every ambiguity is refused rather than resolved: a
 //! request that two parsers could read as two different bodies gets a 400 and the connection closes.
 
+use nom::Parser;
+use nom::character::complete::char;
+use nom::multi::many0_count;
+use nom::sequence::preceded;
+
 use crate::chars::{digit, field_byte, hex_value, hexdig, tchar, trim_ows};
 use crate::parse::{Header, Request, Version};
+use crate::rules::{PResult, lenient_list, list, ows, token, token_or_quoted_string};
 use crate::status::StatusCode;
 
 /// How the body of a request is delimited (RFC 9112 §6.3).
@@ -292,7 +298,7 @@ fn framing(version: Version, headers: &[Header<'_>]) -> Result<Framing, RequestE
         if content_lengths.peek().is_some() {
             return Err(RequestError::ContentLengthWithTransferEncoding);
         }
-        return transfer_coding(transfer_encodings.map(|h| h.value));
+        return transfer_codings(transfer_encodings.map(|h| h.value));
     }
 
     let mut length = None;
@@ -327,43 +333,43 @@ fn content_length_value(digits: &[u8]) -> Result<u64, RequestError> {
     })
 }
 
+/// `transfer-parameter = token BWS "=" BWS ( token / quoted-string )` (RFC 9110 §10.1.4).
+fn transfer_parameter(input: &[u8]) -> PResult<'_, ()> {
+    preceded((token, ows, char('='), ows), token_or_quoted_string).parse(input)
+}
+
+/// `transfer-coding = token *( OWS ";" OWS transfer-parameter )` (RFC 9110 §10.1.4): the coding's
+/// name, and whether it has parameters.
+fn transfer_coding(input: &[u8]) -> PResult<'_, (&[u8], bool)> {
+    let (rest, name) = token(input)?;
+    let (rest, parameters) =
+        many0_count(preceded((ows, char(';'), ows), transfer_parameter)).parse(rest)?;
+    Ok((rest, (name, parameters > 0)))
+}
+
 /// `Transfer-Encoding = #transfer-coding` (RFC 9112 §6.1) over every field: the codings in order, and
 /// `chunked` must be the last and appear once.
-fn transfer_coding<'b>(values: impl Iterator<Item = &'b [u8]>) -> Result<Framing, RequestError> {
+fn transfer_codings<'b>(values: impl Iterator<Item = &'b [u8]>) -> Result<Framing, RequestError> {
     let mut codings = 0u32;
     let mut chunked_seen = false;
     let mut last_is_chunked = false;
     let mut unknown_seen = false;
+    let mut refused = false;
     for value in values {
-        for element in value.split(|&b| b == b',') {
-            let element = trim_ows(element);
-            // RFC 9110 §5.6.1.2: empty list elements are ignored.
-            if element.is_empty() {
-                continue;
-            }
-            // transfer-coding = token *( OWS ";" OWS transfer-parameter ) (RFC 9110 §10.1.4)
-            let (name, parameters) = match element.iter().position(|&b| b == b';') {
-                Some(semi) => element
-                    .split_at_checked(semi)
-                    .unwrap_or((element, &b""[..])),
-                None => (element, &b""[..]),
-            };
-            let name = trim_ows(name);
-            if name.is_empty() || !name.iter().all(|&b| tchar(b)) {
-                return Err(RequestError::BadTransferEncoding);
-            }
+        let walk = list(value, transfer_coding, |(name, parameters)| {
             codings = codings.saturating_add(1);
-            if name.eq_ignore_ascii_case(b"chunked") {
+            last_is_chunked = name.eq_ignore_ascii_case(b"chunked");
+            if last_is_chunked {
                 // `chunked` takes no parameters (RFC 9112 §7), and applying it twice is refused (§6.1).
-                if chunked_seen || !parameters.is_empty() {
-                    return Err(RequestError::BadTransferEncoding);
-                }
+                refused = chunked_seen || parameters;
                 chunked_seen = true;
-                last_is_chunked = true;
             } else {
                 unknown_seen = true;
-                last_is_chunked = false;
             }
+            !refused
+        });
+        if walk.is_err() || refused {
+            return Err(RequestError::BadTransferEncoding);
         }
     }
     // §6.3 rule 4: a request whose final coding is not chunked has no reliable length: 400.
@@ -380,23 +386,25 @@ fn transfer_coding<'b>(values: impl Iterator<Item = &'b [u8]>) -> Result<Framing
 /// Whether the connection persists after this request (RFC 9112 §9.3): the `close` option ends it on
 /// any version; otherwise HTTP/1.1 persists, and HTTP/1.0 persists only with `keep-alive`.
 ///
-/// `Connection = #connection-option` (RFC 9110 §7.6.1) may be spread over several fields; options are
-/// compared case-insensitively.
+/// `Connection = #connection-option` with `connection-option = token` (RFC 9110 §7.6.1) may be
+/// spread over several fields; options are compared case-insensitively. The list is read leniently
+/// ([`lenient_list`]): a malformed option beside `close` does not hide it.
+#[inline(never)]
 pub fn keep_alive(version: Version, headers: &[Header<'_>]) -> bool {
     let mut keep_alive_option = false;
+    let mut close = false;
     // Plain loops, not an iterator chain: a device saves the adapters' code (scripts/core-size.sh).
     for field in headers {
         if !field.name.eq_ignore_ascii_case("connection") {
             continue;
         }
-        for option in field.value.split(|&b| b == b',') {
-            let option = trim_ows(option);
-            if option.eq_ignore_ascii_case(b"close") {
-                return false;
-            }
-            if option.eq_ignore_ascii_case(b"keep-alive") {
-                keep_alive_option = true;
-            }
+        lenient_list(field.value, &mut |option| {
+            close = option.eq_ignore_ascii_case(b"close");
+            keep_alive_option |= option.eq_ignore_ascii_case(b"keep-alive");
+            !close
+        });
+        if close {
+            return false;
         }
     }
     match version {
@@ -1075,6 +1083,66 @@ mod tests {
             inspect(Version::Http10, &[("Transfer-Encoding", "chunked")]),
             Err(TransferEncodingOnHttp10)
         );
+    }
+
+    #[test]
+    fn transfer_coding_grammar() {
+        use RequestError::*;
+        // transfer-parameter = token BWS "=" BWS ( token / quoted-string ) (RFC 9110 §10.1.4)
+        for unknown in [
+            "x;q=1, chunked",
+            "x ; a = b ;c=\"d, e\\\"f\"\t, chunked",
+            "x;a=\"\", ,chunked",
+            "gzip,,deflate ,\tchunked",
+        ] {
+            assert_eq!(
+                framing_of(&[("Transfer-Encoding", unknown)]),
+                Err(UnknownTransferCoding),
+                "{unknown:?}"
+            );
+        }
+        assert_eq!(
+            framing_of(&[("Transfer-Encoding", ",\t, chunked ,")]),
+            Ok(Framing::Chunked)
+        );
+        for bad in [
+            "x;, chunked",
+            "x;q, chunked",
+            "x;q=, chunked",
+            "x;q=\"a, chunked",
+            "x;=1, chunked",
+            "x;q=1;, chunked",
+            "x q=1, chunked",
+            "chunked;q=\"\"",
+            "chunked ;",
+            "chunked, chunked;x=1",
+            "@, chunked",
+        ] {
+            assert_eq!(
+                framing_of(&[("Transfer-Encoding", bad)]),
+                Err(BadTransferEncoding),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn connection_options() {
+        let h = |value: &'static str| Header {
+            name: "connection",
+            value: value.as_bytes(),
+        };
+        // Empty elements and OWS are ignored; a malformed option does not hide `close`.
+        assert!(!keep_alive(Version::Http11, &[h(" ,, CLOSE ,")]));
+        assert!(!keep_alive(Version::Http11, &[h("a b, @, close")]));
+        assert!(!keep_alive(Version::Http11, &[h("upgrade"), h("te,close")]));
+        assert!(keep_alive(Version::Http11, &[h(",,"), h("")]));
+        assert!(keep_alive(Version::Http10, &[h("x y,\tKeep-Alive\t,")]));
+        assert!(!keep_alive(Version::Http10, &[h("keep-alive x")]));
+        assert!(!keep_alive(
+            Version::Http10,
+            &[h("closed, keep-alive"), h("close")]
+        ));
     }
 
     #[test]

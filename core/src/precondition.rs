@@ -19,14 +19,14 @@
 //! nothing.
 
 use nom::Parser;
-use nom::bytes::complete::{tag, take_till1, take_while};
+use nom::bytes::complete::{tag, take_while};
 use nom::character::complete::char;
-use nom::combinator::{map, opt, recognize};
+use nom::combinator::{opt, recognize};
 
-use crate::chars::{etagc, trim_ows};
+use crate::chars::etagc;
 use crate::date::parse_http_date;
 use crate::parse::{Method, Request};
-use crate::rules::{PResult, list};
+use crate::rules::{PResult, lenient_list};
 
 /// The validators of the selected representation (a file): its strong ETag and Last-Modified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,39 +106,28 @@ pub(crate) fn single_field<'b>(req: &Request<'_, 'b>, name: &str) -> Result<Opti
     Ok(found)
 }
 
-/// One element of `If-Match = "*" / #entity-tag` or `If-None-Match = "*" / #entity-tag`
-/// (RFC 9110 §13.1.1, §13.1.2), read up to the next comma: whether it lets the list match.
-/// `"*"` matches anywhere in the list; an element that is neither `"*"` nor one entity-tag
-/// matches nothing and the rest of the list is still read.
-fn match_element<'b>(
-    etag: &[u8],
-    strong: bool,
-) -> impl Parser<&'b [u8], Output = bool, Error = ()> {
-    map(take_till1(|b| b == b','), move |element| {
-        let element = trim_ows(element);
-        element == b"*"
-            || parse_entity_tag(element).is_some_and(|tag| {
-                if strong {
-                    strong_match(&tag, etag)
-                } else {
-                    weak_match(&tag, etag)
-                }
-            })
-    })
-}
-
 /// Evaluates an `If-Match` (`strong`) or `If-None-Match` list across all its lines (RFC 9110
 /// §5.3): true at the first element that matches ours.
+///
+/// `If-Match = "*" / #entity-tag`, `If-None-Match = "*" / #entity-tag` (RFC 9110 §13.1.1-2),
+/// read leniently ([`lenient_list`]): `"*"` matches anywhere in the list, and an element that is
+/// neither `"*"` nor one entity-tag matches nothing while the rest of the list is still read.
 fn list_matches(req: &Request<'_, '_>, name: &str, etag: &[u8], strong: bool) -> bool {
     for field in req.headers {
         if !field.name.eq_ignore_ascii_case(name) {
             continue;
         }
         let mut matched = false;
-        // An element runs to the next comma, so the walk cannot fail.
-        let _ = list(field.value, match_element(etag, strong), |hit| {
-            matched = hit;
-            !hit
+        lenient_list(field.value, &mut |element| {
+            matched = element == b"*"
+                || parse_entity_tag(element).is_some_and(|tag| {
+                    if strong {
+                        strong_match(&tag, etag)
+                    } else {
+                        weak_match(&tag, etag)
+                    }
+                });
+            !matched
         });
         if matched {
             return true;

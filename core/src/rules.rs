@@ -6,10 +6,12 @@
 //! The error type is `()`: a field that does not match its grammar is ignored or refused as a
 //! whole, so where it failed is never needed, and a unit error costs no code to carry.
 
-use nom::bytes::complete::{take_while, take_while1};
+use nom::bytes::complete::{take_till1, take_while, take_while1};
+use nom::character::complete::char;
+use nom::combinator::map;
 use nom::{IResult, Parser};
 
-use crate::chars::{ows as is_ows, tchar};
+use crate::chars::{field_byte, ows as is_ows, tchar, trim_ows};
 
 /// What every grammar of the core returns: the rest of the input and the value, or `()`.
 pub(crate) type PResult<'a, O> = IResult<&'a [u8], O, ()>;
@@ -22,6 +24,44 @@ pub(crate) fn ows(input: &[u8]) -> PResult<'_, &[u8]> {
 /// `token = 1*tchar` (RFC 9110 §5.6.2).
 pub(crate) fn token(input: &[u8]) -> PResult<'_, &[u8]> {
     take_while1(tchar).parse(input)
+}
+
+/// `quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE` (RFC 9110 §5.6.4), checked; its
+/// value is never used, so nothing is unescaped. `qdtext` is a field byte other than DQUOTE and
+/// backslash, `quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )`: a backslash and a field byte.
+pub(crate) fn quoted_string(input: &[u8]) -> PResult<'_, ()> {
+    let (mut rest, _) = char('"').parse(input)?;
+    loop {
+        rest = match rest {
+            [b'"', after @ ..] => return Ok((after, ())),
+            [b'\\', escaped, after @ ..] if field_byte(*escaped) => after,
+            [byte, after @ ..] if *byte != b'\\' && field_byte(*byte) => after,
+            _ => return Err(nom::Err::Error(())),
+        };
+    }
+}
+
+/// `token / quoted-string`: the value of a transfer-parameter (RFC 9110 §10.1.4) and of a
+/// chunk-ext-val (RFC 9112 §7.1.1), checked and unused.
+pub(crate) fn token_or_quoted_string(input: &[u8]) -> PResult<'_, ()> {
+    match token(input) {
+        Ok((rest, _)) => Ok((rest, ())),
+        Err(_) => quoted_string(input),
+    }
+}
+
+/// A list element read leniently, for the lists whose elements are only compared with known
+/// values (`Connection`, `If-Match`): the bytes up to the next comma, OWS trimmed. A malformed
+/// element then matches nothing and the rest of the list is still read.
+pub(crate) fn lenient_element(input: &[u8]) -> PResult<'_, &[u8]> {
+    map(take_till1(|b| b == b','), trim_ows).parse(input)
+}
+
+/// Walks a list of [`lenient_element`]s, calling `each` until it returns false. One copy for
+/// every lenient list (not generic: scripts/core-size.sh); such a walk cannot fail.
+#[inline(never)]
+pub(crate) fn lenient_list(input: &[u8], each: &mut dyn FnMut(&[u8]) -> bool) {
+    let _ = list(input, lenient_element, each);
 }
 
 /// A `#element` list as a recipient reads it (RFC 9110 §5.6.1.2): elements separated by
@@ -85,5 +125,42 @@ mod tests {
         assert_eq!(tokens("a;"), Err(()));
         // Stopping early counts what was seen and ignores the rest.
         assert_eq!(list(b"a,b,@", token, |t| t != b"b"), Ok(2));
+    }
+
+    #[test]
+    fn quoted_string_and_its_escapes() {
+        let ok: &[(&[u8], &[u8])] = &[
+            (b"\"\"", b""),
+            (b"\"a b\\\"c\"", b""),
+            (b"\"\\\\\";x", b";x"),
+            (b"\"\t\xe9\\\xff\",", b","),
+        ];
+        for &(input, rest) in ok {
+            assert_eq!(quoted_string(input), Ok((rest, ())), "{input:?}");
+        }
+        for bad in [
+            &b"x"[..],
+            b"\"",
+            b"\"abc",
+            b"\"a\\\"",
+            b"\"a\x00\"",
+            b"\"a\x7f\"",
+            b"\"\\\x01\"",
+            b"\"a\r\n\"",
+        ] {
+            assert!(quoted_string(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lenient_elements() {
+        let mut seen = std::vec::Vec::new();
+        let walk = list(b" a b ,,\t\"x,y\" , @", lenient_element, |e| {
+            seen.push(e);
+            true
+        });
+        assert_eq!(walk, Ok(4));
+        let expected: &[&[u8]] = &[b"a b", b"\"x", b"y\"", b"@"];
+        assert_eq!(seen, expected);
     }
 }
