@@ -5,6 +5,12 @@
 //! All of it runs on `u32` (days since 1970 stay below 2^22 up to year 9999): a 32-bit device then
 //! never calls the 64-bit division routine, which alone is close to 1 KiB of code.
 
+use nom::Parser;
+use nom::bytes::complete::take;
+
+use crate::chars::digit;
+use crate::rules::PResult;
+
 /// The largest Unix time with a four-digit year: 9999-12-31T23:59:59Z. Later times are clamped to it.
 pub const MAX_UNIX_SECS: u64 = 253_402_300_799;
 
@@ -182,53 +188,137 @@ pub fn clf_date(secs: u64) -> [u8; 26] {
     out
 }
 
-/// A cursor over the date text; every step returns `None` on a mismatch.
-struct Cursor<'a> {
-    rest: &'a [u8],
+/// `n` digits exactly (`2DIGIT`, `4DIGIT`, ...; n at most 4) as a number.
+// Out of line, as are the name and literal steps: each is used several times across the formats.
+#[inline(never)]
+fn fixed_digits(input: &[u8], n: usize) -> PResult<'_, u32> {
+    let (rest, run) = take(n).parse(input)?;
+    let mut value = 0;
+    for &byte in run {
+        if !digit(byte) {
+            return Err(nom::Err::Error(()));
+        }
+        value = value * 10 + u32::from(byte - b'0');
+    }
+    Ok((rest, value))
 }
 
-// Out of line: each step is used a dozen times across the three formats.
-impl Cursor<'_> {
-    #[inline(never)]
-    fn literal(&mut self, lit: &[u8]) -> Option<()> {
-        self.rest = self.rest.strip_prefix(lit)?;
-        Some(())
-    }
+/// `2DIGIT`: `day`, `hour`, `minute`, `second` and rfc850's year (RFC 9110 §5.6.7).
+fn two_digits(input: &[u8]) -> PResult<'_, u32> {
+    fixed_digits(input, 2)
+}
 
-    /// Exactly `n` (at most 4) ASCII digits.
-    #[inline(never)]
-    fn digits(&mut self, n: usize) -> Option<u32> {
-        let (head, tail) = self.rest.split_at_checked(n)?;
-        let mut value = 0;
-        for &b in head {
-            let digit = b.wrapping_sub(b'0');
-            if digit > 9 {
-                return None;
-            }
-            value = value * 10 + u32::from(digit);
-        }
-        self.rest = tail;
-        Some(value)
-    }
+/// `year = 4DIGIT` (RFC 9110 §5.6.7).
+fn year(input: &[u8]) -> PResult<'_, u32> {
+    fixed_digits(input, 4)
+}
 
-    /// One of the three-letter names of a packed table (case-sensitive): its index.
-    #[inline(never)]
-    fn name(&mut self, table: &[u8]) -> Option<u32> {
-        let (head, tail) = self.rest.split_at_checked(3)?;
-        let index = table.chunks_exact(3).position(|n| n == head)?;
-        self.rest = tail;
-        Some(index as u32)
+/// A three-letter name of a packed table, case-sensitive as the grammar's `%s` strings: its index.
+#[inline(never)]
+fn three_letter_name<'a>(input: &'a [u8], table: &[u8]) -> PResult<'a, u32> {
+    let (rest, name) = take(3usize).parse(input)?;
+    match table.chunks_exact(3).position(|n| n == name) {
+        Some(index) => Ok((rest, index as u32)),
+        None => Err(nom::Err::Error(())),
     }
+}
 
-    /// `time-of-day = hour ":" minute ":" second` (RFC 9110 §5.6.7); a leap second 60 is accepted.
-    fn time_of_day(&mut self) -> Option<u32> {
-        let hour = self.digits(2)?;
-        self.literal(b":")?;
-        let minute = self.digits(2)?;
-        self.literal(b":")?;
-        let second = self.digits(2)?;
-        (hour <= 23 && minute <= 59 && second <= 60).then_some(hour * 3600 + minute * 60 + second)
+/// `day-name = %s"Mon" / %s"Tue" / ...` (RFC 9110 §5.6.7): 0 for Sunday.
+fn day_name(input: &[u8]) -> PResult<'_, u32> {
+    three_letter_name(input, DAY_NAMES)
+}
+
+/// `month = %s"Jan" / %s"Feb" / ...` (RFC 9110 §5.6.7): 0 for January.
+fn month(input: &[u8]) -> PResult<'_, u32> {
+    three_letter_name(input, MONTH_NAMES)
+}
+
+/// `day-name-l = %s"Monday" / %s"Tuesday" / ...` (RFC 9110 §5.6.7), of rfc850-date, after its
+/// first three letters (the `day-name` of `weekday`).
+fn day_name_l_rest(input: &[u8], weekday: u32) -> PResult<'_, ()> {
+    let suffix = LONG_DAY_SUFFIXES
+        .get(weekday as usize)
+        .copied()
+        .unwrap_or_default();
+    literal(input, suffix)
+}
+
+/// The literal text of a rule (`","`, `SP`, `GMT`), case-sensitive.
+#[inline(never)]
+fn literal<'a>(input: &'a [u8], text: &[u8]) -> PResult<'a, ()> {
+    match input.strip_prefix(text) {
+        Some(rest) => Ok((rest, ())),
+        None => Err(nom::Err::Error(())),
     }
+}
+
+/// `SP time-of-day SP` with `time-of-day = hour ":" minute ":" second` (RFC 9110 §5.6.7): what
+/// follows the date in all three formats, in seconds; a leap second 60 is accepted.
+fn spaced_time_of_day(input: &[u8]) -> PResult<'_, u32> {
+    let (input, ()) = literal(input, b" ")?;
+    let (input, hour) = two_digits(input)?;
+    let (input, ()) = literal(input, b":")?;
+    let (input, minute) = two_digits(input)?;
+    let (input, ()) = literal(input, b":")?;
+    let (input, second) = two_digits(input)?;
+    let (rest, ()) = literal(input, b" ")?;
+    if hour <= 23 && minute <= 59 && second <= 60 {
+        Ok((rest, hour * 3600 + minute * 60 + second))
+    } else {
+        Err(nom::Err::Error(()))
+    }
+}
+
+/// A date as the three formats give it: year, month (0 for January), day, seconds of the day.
+type DateFields = (u32, u32, u32, u32);
+
+// The three formats are written as sequences of `?` steps rather than nom tuples: each tuple
+// element is a generic instantiation, and the steps keep the parser near its hand-written size.
+
+/// `IMF-fixdate = day-name "," SP date1 SP time-of-day SP GMT` with `date1 = day SP month SP year`
+/// (RFC 9110 §5.6.7), after the day name.
+fn imf_fixdate(input: &[u8]) -> PResult<'_, DateFields> {
+    let (input, ()) = literal(input, b", ")?;
+    let (input, day) = two_digits(input)?;
+    let (input, ()) = literal(input, b" ")?;
+    let (input, month) = month(input)?;
+    let (input, ()) = literal(input, b" ")?;
+    let (input, year) = year(input)?;
+    let (input, time) = spaced_time_of_day(input)?;
+    let (rest, ()) = literal(input, b"GMT")?;
+    Ok((rest, (year, month, day, time)))
+}
+
+/// `rfc850-date = day-name-l "," SP date2 SP time-of-day SP GMT` with
+/// `date2 = day "-" month "-" 2DIGIT` (RFC 9110 §5.6.7), after the first three letters of the
+/// day name (of `weekday`). The two-digit year: see [`parse_http_date`].
+fn rfc850_date(input: &[u8], weekday: u32) -> PResult<'_, DateFields> {
+    let (input, ()) = day_name_l_rest(input, weekday)?;
+    let (input, ()) = literal(input, b", ")?;
+    let (input, day) = two_digits(input)?;
+    let (input, ()) = literal(input, b"-")?;
+    let (input, month) = month(input)?;
+    let (input, ()) = literal(input, b"-")?;
+    let (input, yy) = two_digits(input)?;
+    let (input, time) = spaced_time_of_day(input)?;
+    let (rest, ()) = literal(input, b"GMT")?;
+    let year = if yy >= 70 { 1900 + yy } else { 2000 + yy };
+    Ok((rest, (year, month, day, time)))
+}
+
+/// `asctime-date = day-name SP date3 SP time-of-day SP year` with
+/// `date3 = month SP ( 2DIGIT / ( SP DIGIT ) )` (RFC 9110 §5.6.7), after the day name.
+fn asctime_date(input: &[u8]) -> PResult<'_, DateFields> {
+    let (input, ()) = literal(input, b" ")?;
+    let (input, month) = month(input)?;
+    let (input, ()) = literal(input, b" ")?;
+    let (input, day) = match literal(input, b" ") {
+        Ok((input, ())) => fixed_digits(input, 1)?,
+        Err(_) => two_digits(input)?,
+    };
+    let (input, time) = spaced_time_of_day(input)?;
+    let (rest, year) = year(input)?;
+    Ok((rest, (year, month, day, time)))
 }
 
 /// Parses an HTTP date in any of the three formats of RFC 9110 §5.6.7 (IMF-fixdate, rfc850,
@@ -243,50 +333,23 @@ impl Cursor<'_> {
 /// rfc850-date  = day-name-l "," SP day "-" month "-" 2DIGIT SP time-of-day SP GMT
 /// asctime-date = day-name SP month SP ( 2DIGIT / ( SP DIGIT ) ) SP time-of-day SP year
 /// ```
-/// The three share the day name's first three letters; the byte after them tells them apart.
-///
 /// rfc850's two-digit year: RFC 9110 §5.6.7 reads one more than 50 years ahead of now as the
 /// past century. The core has no clock, so it uses the fixed POSIX pivot: 70–99 are 19xx, 00–69
 /// are 20xx.
 pub fn parse_http_date(value: &[u8]) -> Option<u64> {
-    let mut c = Cursor { rest: value };
-    let weekday = c.name(DAY_NAMES)?;
-    let (day, month, year, time);
-    if c.literal(b", ").is_some() {
-        day = c.digits(2)?;
-        c.literal(b" ")?;
-        month = c.name(MONTH_NAMES)?;
-        c.literal(b" ")?;
-        year = c.digits(4)?;
-        c.literal(b" ")?;
-        time = c.time_of_day()?;
-        c.literal(b" GMT")?;
-    } else if c.literal(b" ").is_some() {
-        month = c.name(MONTH_NAMES)?;
-        c.literal(b" ")?;
-        day = match c.literal(b" ") {
-            Some(()) => c.digits(1)?,
-            None => c.digits(2)?,
-        };
-        c.literal(b" ")?;
-        time = c.time_of_day()?;
-        c.literal(b" ")?;
-        year = c.digits(4)?;
-    } else {
-        c.literal(LONG_DAY_SUFFIXES.get(weekday as usize)?)?;
-        c.literal(b", ")?;
-        day = c.digits(2)?;
-        c.literal(b"-")?;
-        month = c.name(MONTH_NAMES)?;
-        c.literal(b"-")?;
-        let yy = c.digits(2)?;
-        year = if yy >= 70 { 1900 + yy } else { 2000 + yy };
-        c.literal(b" ")?;
-        time = c.time_of_day()?;
-        c.literal(b" GMT")?;
-    }
+    // HTTP-date = IMF-fixdate / obs-date; obs-date = rfc850-date / asctime-date. The three begin
+    // with the same three letters of the day name: read once, the byte after them picks the format.
+    let (after_name, weekday) = day_name(value).ok()?;
+    let parsed = match after_name.first() {
+        Some(b',') => imf_fixdate(after_name),
+        Some(b' ') => asctime_date(after_name),
+        _ => rfc850_date(after_name, weekday),
+    };
+    let Ok(([], (year, month, day, time))) = parsed else {
+        return None;
+    };
     let month = month + 1;
-    if !c.rest.is_empty() || year < 1970 || day == 0 || day > days_in_month(year, month) {
+    if year < 1970 || day == 0 || day > days_in_month(year, month) {
         return None;
     }
     let days = days_from_civil(year, month, day);
@@ -411,6 +474,56 @@ mod tests {
             parse_http_date(b"Sat, 31 Dec 2016 23:59:60 GMT"),
             Some(1_483_228_800)
         );
+    }
+
+    #[test]
+    fn obs_date_forms() {
+        // rfc850-date: every long day name, a two-digit year on both sides of the pivot.
+        for (text, secs) in [
+            (&b"Monday, 07-Nov-94 00:00:00 GMT"[..], 784_166_400),
+            (b"Tuesday, 08-Nov-94 00:00:00 GMT", 784_252_800),
+            (b"Wednesday, 09-Nov-94 00:00:00 GMT", 784_339_200),
+            (b"Thursday, 10-Nov-94 00:00:00 GMT", 784_425_600),
+            (b"Friday, 11-Nov-94 00:00:00 GMT", 784_512_000),
+            (b"Saturday, 12-Nov-94 00:00:00 GMT", 784_598_400),
+            (b"Sunday, 13-Nov-94 00:00:00 GMT", 784_684_800),
+            (b"Sunday, 31-Dec-69 23:59:59 GMT", 3_155_759_999),
+            (b"Sunday, 29-Feb-04 00:00:00 GMT", 1_078_012_800),
+        ] {
+            assert_eq!(parse_http_date(text), Some(secs), "{text:?}");
+        }
+        // asctime-date: a day of one digit after two spaces, or of two digits.
+        assert_eq!(parse_http_date(b"Thu Jan  1 00:00:00 1970"), Some(0),);
+        assert_eq!(
+            parse_http_date(b"Sun Dec 31 23:59:59 9999"),
+            Some(MAX_UNIX_SECS),
+        );
+        assert_eq!(
+            parse_http_date(b"Tue Feb 29 12:00:00 2000"),
+            Some(951_825_600)
+        );
+        for bad in [
+            &b"Sunay, 06-Nov-94 08:49:37 GMT"[..],
+            b"Sundays, 06-Nov-94 08:49:37 GMT",
+            b"Sunday, 06-Nov-94 08:49:37 UTC",
+            b"Sunday, 06-nov-94 08:49:37 GMT",
+            b"Sunday, 29-Feb-01 00:00:00 GMT",
+            b"Sunday, 06-Nov-94 8:49:37 GMT",
+            b"Sun Nov 006 08:49:37 1994",
+            b"Sun Nov   6 08:49:37 1994",
+            b"Sun Nov  06 08:49:37 1994",
+            b"Sun Feb 29 08:49:37 2001",
+            b"Sun Nov  6 08:49:37 19940",
+            b"Sun  Nov  6 08:49:37 1994",
+            b"Sun\tNov  6 08:49:37 1994",
+        ] {
+            assert_eq!(
+                parse_http_date(bad),
+                None,
+                "{:?}",
+                std::string::String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]
