@@ -21,7 +21,7 @@
 use nom::Parser;
 use nom::bytes::complete::{tag, take_while};
 use nom::character::complete::char;
-use nom::combinator::{opt, recognize};
+use nom::combinator::opt;
 
 use crate::chars::etagc;
 use crate::date::parse_http_date;
@@ -60,7 +60,12 @@ pub(crate) struct EntityTag<'b> {
 
 /// `opaque-tag = DQUOTE *etagc DQUOTE` (RFC 9110 §8.8.3), with its quotes.
 fn opaque_tag(input: &[u8]) -> PResult<'_, &[u8]> {
-    recognize((char('"'), take_while(etagc), char('"'))).parse(input)
+    let (_, (_, inner, _)) = (char('"'), take_while(etagc), char('"')).parse(input)?;
+    // The tag and its two quotes, split off by length: `recognize` slices with a bounds panic.
+    match input.split_at_checked(inner.len().saturating_add(2)) {
+        Some((tag, rest)) => Ok((rest, tag)),
+        None => Err(nom::Err::Error(())),
+    }
 }
 
 /// `entity-tag = [ weak ] opaque-tag` with `weak = %s"W/"`, case-sensitive (RFC 9110 §8.8.3).
