@@ -10,7 +10,7 @@ use nom::character::complete::char;
 use nom::multi::many0_count;
 use nom::sequence::preceded;
 
-use crate::chars::{digit, field_byte, hex_value, hexdig, tchar, trim_ows};
+use crate::chars::{digit, field_byte, hex_value, hexdig, ows as is_bws, tchar, trim_ows};
 use crate::parse::{Header, Request, Version};
 use crate::rules::{PResult, lenient_list, list, ows, token, token_or_quoted_string};
 use crate::status::StatusCode;
@@ -489,19 +489,83 @@ pub struct Decoded<'a> {
     pub done: bool,
 }
 
+/// A place in the grammar of a chunk-size line after the size (RFC 9112 §7.1.1):
+///
+/// ```text
+/// chunk-size-line = chunk-size [ chunk-ext ] CRLF
+/// chunk-ext       = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+/// chunk-ext-name  = token
+/// chunk-ext-val   = token / quoted-string
+/// ```
+///
+/// Why places and not a nom parser: the decoder owns no buffer and consumes every byte it is given
+/// (a caller never has to keep a partial line), so a line split across reads resumes in the middle
+/// of a rule, which a parser restarting at its first rule cannot do. Each place is named for the
+/// rule it is in, and [`chunk_ext`] is the grammar, one byte at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+enum ChunkExt {
+    /// `BWS` after the chunk-size, before `";"`.
+    SizeBws,
+    /// `BWS` after `";"`, before `chunk-ext-name`.
+    NameBws,
+    /// In `chunk-ext-name`.
+    Name,
+    /// `BWS` after `chunk-ext-name`, before `"="` or the next `";"`.
+    NameEnd,
+    /// `BWS` after `"="`, before `chunk-ext-val`.
+    ValueBws,
+    /// In a `token` value.
+    Token,
+    /// In a `quoted-string` value (RFC 9110 §5.6.4).
+    Quoted,
+    /// After the backslash of a `quoted-pair`.
+    QuotedPair,
+    /// Right after the closing DQUOTE of a value.
+    Closed,
+    /// `BWS` after a value, before the next `";"`.
+    ValueEnd,
+}
+
+/// The chunk-ext grammar ([`ChunkExt`]) advanced by one byte: the next place, or `None` at the CR
+/// that ends the line.
+fn chunk_ext(at: ChunkExt, byte: u8) -> Result<Option<ChunkExt>, ChunkedError> {
+    use ChunkExt as E;
+    let bws = is_bws(byte);
+    let next = match (at, byte) {
+        // qdtext / quoted-pair (RFC 9110 §5.6.4); a line end inside the quotes is a broken line.
+        (E::Quoted, b'"') => E::Closed,
+        (E::Quoted, b'\\') => E::QuotedPair,
+        (E::Quoted | E::QuotedPair, b'\r' | b'\n') => return Err(ChunkedError::BadLineEnding),
+        (E::Quoted | E::QuotedPair, _) if field_byte(byte) => E::Quoted,
+        (E::Quoted | E::QuotedPair, _) => return Err(ChunkedError::BadChunkExtension),
+        // BWS is allowed after the size only before ";": "5 \r\n" is not a chunk-size line.
+        (E::SizeBws, _) if bws => E::SizeBws,
+        (E::SizeBws, b';') => E::NameBws,
+        (E::SizeBws, _) => return Err(ChunkedError::BadChunkSize),
+        (_, b'\n') => return Err(ChunkedError::BadLineEnding),
+        // The line ends after a name or a value, with no BWS before CRLF.
+        (E::Name | E::Token | E::Closed, b'\r') => return Ok(None),
+        (E::Name | E::NameEnd, b'=') => E::ValueBws,
+        (E::Name | E::NameEnd | E::Token | E::Closed | E::ValueEnd, b';') => E::NameBws,
+        (E::Name | E::NameEnd, _) if bws => E::NameEnd,
+        (E::Token | E::Closed | E::ValueEnd, _) if bws => E::ValueEnd,
+        (E::NameBws | E::ValueBws, _) if bws => at,
+        (E::NameBws | E::Name, _) if tchar(byte) => E::Name,
+        (E::ValueBws | E::Token, _) if tchar(byte) => E::Token,
+        (E::ValueBws, b'"') => E::Quoted,
+        _ => return Err(ChunkedError::BadChunkExtension),
+    };
+    Ok(Some(next))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum ChunkState {
     /// Reading `chunk-size` hex digits.
     Size { size: u64, digits: u32 },
-    /// After the size, in `BWS ";"` before an extension (RFC 9112 §7.1.1).
-    SizeSpace { size: u64 },
-    /// In the chunk extensions, until the CR that ends the line.
-    Extension {
-        size: u64,
-        quoted: bool,
-        escaped: bool,
-    },
+    /// After the size, in the chunk extensions (RFC 9112 §7.1.1), at this place of their grammar.
+    Extension { size: u64, at: ChunkExt },
     /// Saw the CR ending the size line.
     SizeLf { size: u64 },
     /// Inside chunk-data, with this many bytes left.
@@ -648,79 +712,21 @@ impl ChunkedDecoder {
                     }
                 }
                 _ if digits == 0 => return Err(ChunkedError::BadChunkSize),
-                b' ' | b'\t' => S::SizeSpace { size },
+                b' ' | b'\t' => S::Extension {
+                    size,
+                    at: ChunkExt::SizeBws,
+                },
                 b';' => S::Extension {
                     size,
-                    quoted: false,
-                    escaped: false,
+                    at: ChunkExt::NameBws,
                 },
                 b'\r' => S::SizeLf { size },
                 b'\n' => return Err(ChunkedError::BadLineEnding),
                 _ => return Err(ChunkedError::BadChunkSize),
             },
-            // BWS is allowed only before ";" (RFC 9112 §7.1.1); "5 \r\n" is not a chunk-size line.
-            S::SizeSpace { size } => match byte {
-                b' ' | b'\t' => S::SizeSpace { size },
-                b';' => S::Extension {
-                    size,
-                    quoted: false,
-                    escaped: false,
-                },
-                _ => return Err(ChunkedError::BadChunkSize),
-            },
-            // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ), with
-            // chunk-ext-val = token / quoted-string: the bytes are checked, the structure is not used.
-            S::Extension {
-                size,
-                quoted: true,
-                escaped,
-            } => match byte {
-                _ if escaped && field_byte(byte) => S::Extension {
-                    size,
-                    quoted: true,
-                    escaped: false,
-                },
-                b'\\' if !escaped => S::Extension {
-                    size,
-                    quoted: true,
-                    escaped: true,
-                },
-                b'"' if !escaped => S::Extension {
-                    size,
-                    quoted: false,
-                    escaped: false,
-                },
-                b'\r' | b'\n' => return Err(ChunkedError::BadLineEnding),
-                _ if !escaped && field_byte(byte) => S::Extension {
-                    size,
-                    quoted: true,
-                    escaped: false,
-                },
-                _ => return Err(ChunkedError::BadChunkExtension),
-            },
-            S::Extension {
-                size,
-                quoted: false,
-                ..
-            } => match byte {
-                b'\r' => S::SizeLf { size },
-                b'\n' => return Err(ChunkedError::BadLineEnding),
-                b'"' => S::Extension {
-                    size,
-                    quoted: true,
-                    escaped: false,
-                },
-                b' ' | b'\t' | b';' | b'=' => S::Extension {
-                    size,
-                    quoted: false,
-                    escaped: false,
-                },
-                _ if tchar(byte) => S::Extension {
-                    size,
-                    quoted: false,
-                    escaped: false,
-                },
-                _ => return Err(ChunkedError::BadChunkExtension),
+            S::Extension { size, at } => match chunk_ext(at, byte)? {
+                Some(at) => S::Extension { size, at },
+                None => S::SizeLf { size },
             },
             S::SizeLf { size } => match byte {
                 b'\n' => {
@@ -783,7 +789,7 @@ impl ChunkedDecoder {
         use ChunkState as S;
         self.line_bytes = self.line_bytes.saturating_add(1);
         match self.state {
-            S::Size { .. } | S::SizeSpace { .. } | S::Extension { .. }
+            S::Size { .. } | S::Extension { .. }
                 if self.line_bytes > MAX_CHUNK_LINE_BYTES && byte != b'\r' =>
             {
                 Err(ChunkedError::LineTooLong)
@@ -1254,6 +1260,74 @@ mod tests {
                 "{:?}",
                 std::string::String::from_utf8_lossy(input)
             );
+            assert_eq!(expected.status().as_u16(), 400);
+        }
+    }
+
+    #[test]
+    fn chunk_ext_grammar() {
+        use ChunkedError::*;
+        // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ) (RFC 9112 §7.1.1)
+        for line in [
+            &b"5;a"[..],
+            b"5 \t; a",
+            b"5;a=b;c",
+            b"5 ; a = b ; c = \"d\"",
+            b"5;a=\"\"",
+            b"5;a=\"x\\\"y\\\\\"",
+            b"5;a=\"\\\t\\\xff ;=,\"",
+            b"5;a=\"q\"\t;b",
+            b"5;!#$%&'*+-.^_`|~=!#$%&'*+-.^_`|~",
+            b"5;a=\"\x80\xfe\"",
+        ] {
+            let mut input = Vec::from(line);
+            input.extend_from_slice(b"\r\nhello\r\n0\r\n\r\nGET");
+            for piece in 1..=input.len() {
+                assert_eq!(
+                    decode_in_pieces(&input, piece),
+                    Ok((Vec::from(&b"hello"[..]), Vec::from(&b"GET"[..]))),
+                    "{:?} in pieces of {piece}",
+                    std::string::String::from_utf8_lossy(line)
+                );
+            }
+        }
+        let bad: &[(&[u8], ChunkedError)] = &[
+            (b"5;\r\n", BadChunkExtension),
+            (b"5; \r\n", BadChunkExtension),
+            (b"5;a \r\n", BadChunkExtension),
+            (b"5;a=\r\n", BadChunkExtension),
+            (b"5;a= \r\n", BadChunkExtension),
+            (b"5;a=b \r\n", BadChunkExtension),
+            (b"5;a=\"b\" \r\n", BadChunkExtension),
+            (b"5;=b\r\n", BadChunkExtension),
+            (b"5;a b\r\n", BadChunkExtension),
+            (b"5;a=b c\r\n", BadChunkExtension),
+            (b"5;a==b\r\n", BadChunkExtension),
+            (b"5;a=b=c\r\n", BadChunkExtension),
+            (b"5;a=\"b\"c\r\n", BadChunkExtension),
+            (b"5;a=b\"c\"\r\n", BadChunkExtension),
+            (b"5;a=\"b\r\n", BadLineEnding),
+            (b"5;a=\"b\\\r\n", BadLineEnding),
+            (b"5;a=\"b\\\x01\"\r\n", BadChunkExtension),
+            (b"5;a=\"\x7f\"\r\n", BadChunkExtension),
+            (b"5;a=\"\x00\"\r\n", BadChunkExtension),
+            (b"5;a\n", BadLineEnding),
+            (b"5;a=b\n", BadLineEnding),
+            (b"5 ;a\n", BadLineEnding),
+            (b"5 x\r\n", BadChunkSize),
+            (b"5 \n", BadChunkSize),
+            (b"5;a@\r\n", BadChunkExtension),
+            (b"5;a,b\r\n", BadChunkExtension),
+        ];
+        for &(input, expected) in bad {
+            for piece in 1..=input.len() {
+                assert_eq!(
+                    decode_in_pieces(input, piece),
+                    Err(expected),
+                    "{:?} in pieces of {piece}",
+                    std::string::String::from_utf8_lossy(input)
+                );
+            }
             assert_eq!(expected.status().as_u16(), 400);
         }
     }
