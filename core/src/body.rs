@@ -527,33 +527,70 @@ enum ChunkExt {
     ValueEnd,
 }
 
+/// The classes of bytes the chunk-ext grammar tells apart.
+#[derive(Clone, Copy)]
+enum ExtByte {
+    /// `SP / HTAB`: BWS.
+    Bws,
+    Semicolon,
+    Equals,
+    Dquote,
+    Backslash,
+    Cr,
+    Lf,
+    /// `tchar`.
+    Tchar,
+    /// Any other byte a quoted-string may hold (`qdtext`, RFC 9110 §5.6.4).
+    Qdtext,
+    /// A control byte or DEL.
+    Other,
+}
+
+impl ExtByte {
+    fn of(byte: u8) -> Self {
+        match byte {
+            _ if is_bws(byte) => Self::Bws,
+            b';' => Self::Semicolon,
+            b'=' => Self::Equals,
+            b'"' => Self::Dquote,
+            b'\\' => Self::Backslash,
+            b'\r' => Self::Cr,
+            b'\n' => Self::Lf,
+            _ if tchar(byte) => Self::Tchar,
+            _ if field_byte(byte) => Self::Qdtext,
+            _ => Self::Other,
+        }
+    }
+}
+
 /// The chunk-ext grammar ([`ChunkExt`]) advanced by one byte: the next place, or `None` at the CR
 /// that ends the line.
 fn chunk_ext(at: ChunkExt, byte: u8) -> Result<Option<ChunkExt>, ChunkedError> {
     use ChunkExt as E;
-    let bws = is_bws(byte);
-    let next = match (at, byte) {
+    use ExtByte as B;
+    let next = match (at, ExtByte::of(byte)) {
         // qdtext / quoted-pair (RFC 9110 §5.6.4); a line end inside the quotes is a broken line.
-        (E::Quoted, b'"') => E::Closed,
-        (E::Quoted, b'\\') => E::QuotedPair,
-        (E::Quoted | E::QuotedPair, b'\r' | b'\n') => return Err(ChunkedError::BadLineEnding),
-        (E::Quoted | E::QuotedPair, _) if field_byte(byte) => E::Quoted,
-        (E::Quoted | E::QuotedPair, _) => return Err(ChunkedError::BadChunkExtension),
+        (E::Quoted, B::Dquote) => E::Closed,
+        (E::Quoted, B::Backslash) => E::QuotedPair,
+        (E::Quoted | E::QuotedPair, B::Cr | B::Lf) => return Err(ChunkedError::BadLineEnding),
+        (E::Quoted | E::QuotedPair, B::Other) => return Err(ChunkedError::BadChunkExtension),
+        (E::Quoted | E::QuotedPair, _) => E::Quoted,
         // BWS is allowed after the size only before ";": "5 \r\n" is not a chunk-size line.
-        (E::SizeBws, _) if bws => E::SizeBws,
-        (E::SizeBws, b';') => E::NameBws,
+        (E::SizeBws, B::Bws) => E::SizeBws,
+        (E::SizeBws, B::Semicolon) => E::NameBws,
         (E::SizeBws, _) => return Err(ChunkedError::BadChunkSize),
-        (_, b'\n') => return Err(ChunkedError::BadLineEnding),
+        (_, B::Lf) => return Err(ChunkedError::BadLineEnding),
         // The line ends after a name or a value, with no BWS before CRLF.
-        (E::Name | E::Token | E::Closed, b'\r') => return Ok(None),
-        (E::Name | E::NameEnd, b'=') => E::ValueBws,
-        (E::Name | E::NameEnd | E::Token | E::Closed | E::ValueEnd, b';') => E::NameBws,
-        (E::Name | E::NameEnd, _) if bws => E::NameEnd,
-        (E::Token | E::Closed | E::ValueEnd, _) if bws => E::ValueEnd,
-        (E::NameBws | E::ValueBws, _) if bws => at,
-        (E::NameBws | E::Name, _) if tchar(byte) => E::Name,
-        (E::ValueBws | E::Token, _) if tchar(byte) => E::Token,
-        (E::ValueBws, b'"') => E::Quoted,
+        (E::Name | E::Token | E::Closed, B::Cr) => return Ok(None),
+        (E::Name | E::NameEnd, B::Equals) => E::ValueBws,
+        (E::Name | E::NameEnd | E::Token | E::Closed | E::ValueEnd, B::Semicolon) => E::NameBws,
+        (E::Name | E::NameEnd, B::Bws) => E::NameEnd,
+        (E::Token | E::Closed | E::ValueEnd, B::Bws) => E::ValueEnd,
+        (E::NameBws, B::Bws) => E::NameBws,
+        (E::ValueBws, B::Bws) => E::ValueBws,
+        (E::NameBws | E::Name, B::Tchar) => E::Name,
+        (E::ValueBws | E::Token, B::Tchar) => E::Token,
+        (E::ValueBws, B::Dquote) => E::Quoted,
         _ => return Err(ChunkedError::BadChunkExtension),
     };
     Ok(Some(next))
