@@ -544,16 +544,21 @@ fn is_segment(s: &str) -> bool {
 /// and in every case holds at least one digit and one letter, so a date (`photo-20240101.jpg`)
 /// or a plain word (`site.min.css`, `jquery-3.7.1.js`) is not a hash.
 pub fn fingerprinted(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    let stem = match name.rfind('.') {
-        Some(dot) if dot > 0 => name.get(..dot).unwrap_or(name),
+    // Bytes, not `str` searching: the separators are ASCII, and byte scans are a fraction of the
+    // code on a device.
+    let path = path.as_bytes();
+    let name = match path.iter().rposition(|&b| b == b'/') {
+        Some(slash) => path.get(slash + 1..).unwrap_or_default(),
+        None => path,
+    };
+    let stem = match name.iter().rposition(|&b| b == b'.') {
+        Some(dot) if dot > 0 => name.get(..dot).unwrap_or_default(),
         _ => return false,
     };
-    stem.split(['.', '-']).skip(1).any(is_hash)
+    stem.split(|&b| b == b'.' || b == b'-').skip(1).any(is_hash)
 }
 
-fn is_hash(part: &str) -> bool {
-    let b = part.as_bytes();
+fn is_hash(b: &[u8]) -> bool {
     let all = |f: fn(&u8) -> bool| b.iter().all(f);
     let any = |f: fn(&u8) -> bool| b.iter().any(f);
     if !any(u8::is_ascii_digit) || !any(u8::is_ascii_alphabetic) {
