@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use mio::net::TcpStream;
 use staticd_core::conn::{CloseReason, Connection, Event, Exchange, Timer};
-use staticd_core::respond::{Now, Response, Segment, Site};
+use staticd_core::respond::{Response, Segment};
 
 use crate::ctx::{Ctx, LinePool};
 use crate::files::{Body, Served};
@@ -351,16 +351,7 @@ impl Conn {
         if self.output.bytes.capacity() == 0 {
             self.output.bytes = ctx.out_bufs.take();
         }
-        let now = Now {
-            ms: ctx.now_ms,
-            unix_secs: ctx.date_secs,
-            date: &ctx.date,
-        };
-        let mut site = Site {
-            policy: &ctx.policy,
-            source: &mut ctx.files,
-            path_buf: &mut ctx.path_buf,
-        };
+        let (now, mut site) = ctx.core_inputs();
         let step = self.http.poll(
             self.input.pending_mut(),
             &now,
@@ -410,16 +401,7 @@ impl Conn {
                 if self.output.bytes.capacity() == 0 {
                     self.output.bytes = ctx.out_bufs.take();
                 }
-                let now = Now {
-                    ms: ctx.now_ms,
-                    unix_secs: ctx.date_secs,
-                    date: &ctx.date,
-                };
-                let mut site = Site {
-                    policy: &ctx.policy,
-                    source: &mut ctx.files,
-                    path_buf: &mut ctx.path_buf,
-                };
+                let (now, mut site) = ctx.core_inputs();
                 let Some(step) = self.http.on_timeout(
                     self.input.pending(),
                     &now,

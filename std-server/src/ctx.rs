@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use staticd_core::date::{HttpDate, clf_date};
 use staticd_core::policy::Policy;
+use staticd_core::respond::{Now, Site};
 
 use crate::files::FileCache;
 use crate::log::{self, AccessBatch, ErrorLog};
@@ -85,6 +86,22 @@ pub struct Ctx<'s> {
 }
 
 impl Ctx<'_> {
+    /// What the core's connection is called with: the clock and the site (policy, files, path
+    /// buffer), borrowed apart so both can be passed at once.
+    pub fn core_inputs(&mut self) -> (Now<'_>, Site<'_, FileCache>) {
+        let now = Now {
+            ms: self.now_ms,
+            unix_secs: self.date_secs,
+            date: &self.date,
+        };
+        let site = Site {
+            policy: &self.policy,
+            source: &mut self.files,
+            path_buf: &mut self.path_buf,
+        };
+        (now, site)
+    }
+
     pub fn tick(&mut self, started: Instant) {
         self.now_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.files.set_now(self.now_ms);
