@@ -279,7 +279,10 @@ fn decide<S: Source, K: Sink>(
         }
         Found::Status(StatusCode::NOT_FOUND) => not_found(req, now, site, path_len, head_only, out),
         Found::Status(status) => error_page(site, status, &[], head_only, out),
-        Found::Listing => listing(req, site, path_len, head_only, out),
+        // The guard keeps the listing code out of a build without the feature even where the
+        // compiler cannot see that `Found::Listing` is never made.
+        Found::Listing if cfg!(feature = "listing") => listing(req, site, path_len, head_only, out),
+        Found::Listing => error_page(site, StatusCode::NOT_FOUND, &[], head_only, out),
         Found::Failed => out.fault("the file source failed (see the error log)"),
     }
 }
