@@ -15,9 +15,9 @@ use staticd_core::mime::extension_allowed;
 use staticd_core::path::{PathError, hidden_segment, resolve_target};
 
 use super::report::Kind;
+use staticd_core::conn::{Connection, Event};
 use staticd_core::date::HttpDate;
-use staticd_core::parse::{Header, ParserConfig, Status, parse_request};
-use staticd_core::respond::{Now, Site, respond};
+use staticd_core::respond::{Now, Site};
 use staticd_core::status::StatusCode;
 
 use crate::config::Settings;
@@ -35,6 +35,8 @@ enum Lookup {
     /// Any other refusal, with the status the core answered.
     NotFound(u16),
     Forbidden,
+    /// No answer from the core's connection (it cannot happen for a whole GET head).
+    Unanswered,
 }
 
 /// The server's answer to a GET of one path, as far as a link checker cares.
@@ -198,7 +200,7 @@ impl Server {
                 let kind = ContentKind::of(&served);
                 Answer::File { served, kind }
             }
-            Lookup::Redirect | Lookup::NotFound(_) => {
+            Lookup::Redirect | Lookup::NotFound(_) | Lookup::Unanswered => {
                 Answer::Refused(self.explain_missing(&rel, trailing_slash))
             }
             Lookup::Forbidden => Answer::Refused(self.explain_forbidden(&rel, trailing_slash)),
@@ -249,16 +251,10 @@ impl Server {
             target.push('/');
         }
         let accept = accept.map_or_else(String::new, |a| format!("Accept: {a}\r\n"));
-        let request = format!("GET {target} HTTP/1.1\r\nHost: check\r\n{accept}\r\n");
-        let mut fields = [Header::EMPTY; 4];
-        let parser = ParserConfig {
-            max_head_bytes: request.len(),
-        };
-        let Ok(Status::Complete((_, req))) =
-            parse_request(&parser, request.as_bytes(), &mut fields)
-        else {
-            return Lookup::NotFound(StatusCode::BAD_REQUEST.as_u16());
-        };
+        // The request goes through the core's connection as the server's bytes would: a target
+        // the server refuses before deciding (400, 414, 431) gets the core's status here too.
+        let mut input =
+            format!("GET {target} HTTP/1.1\r\nHost: check\r\n{accept}\r\n").into_bytes();
         let lists = PolicyLists::new(&self.config);
         let policy = lists.policy();
         let mut path_buf = vec![0u8; self.path_buf.len() + 256];
@@ -274,7 +270,13 @@ impl Server {
             date: &date,
         };
         let mut sink = Vec::new();
-        let response = respond(&req, true, &now, &mut site, &mut sink);
+        let mut connection = Connection::new(0, policy.header_timeout_ms);
+        let step = connection.poll(&mut input, &now, &mut site, &mut sink);
+        let Event::Respond { response, .. } = step.event else {
+            // A whole GET head is always answered; a connection that waits or closes served
+            // nothing.
+            return Lookup::Unanswered;
+        };
         match (response.status, response.resource) {
             (StatusCode::OK, Some(Served(version))) => Lookup::File(version),
             (StatusCode::OK, None) => Lookup::Listing,
