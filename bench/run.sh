@@ -550,6 +550,8 @@ warm_up() {
     local name="$1" wl="$2"
     local hdr=()
     workload_headers "${wl}" hdr
+    # The warm-up's outcome is not a figure: a server that fails here fails the measured runs
+    # right after it, which report it (status, socket errors) as FAILED.
     taskset -c 1 wrk -t1 -c"${wl_conns[${wl}]}" -d"${warmup}s" "${hdr[@]}" \
         "$(workload_url "${name}" "${wl}")" >/dev/null 2>&1 </dev/null || true
 }
